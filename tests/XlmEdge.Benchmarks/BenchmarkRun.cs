@@ -111,10 +111,16 @@ internal sealed class BenchmarkRun
 
     private static string TorchScript => Path.Combine(AppContext.BaseDirectory, "torch_bench.py");
 
+    /// <summary>
+    /// torch runs its own kernels on OpenMP threads and calls OpenBLAS, which has its own pthreads:
+    /// both get the benchmark's thread count, and OpenMP workers wait passively, because OpenMP
+    /// workers spinning while OpenBLAS's threads run made PyTorch 3-4x slower on this 2-core machine.
+    /// </summary>
     private Dictionary<string, string> TorchEnvironment => new()
     {
         ["OMP_NUM_THREADS"] = Inv(_threads),
         ["OPENBLAS_NUM_THREADS"] = Inv(_threads),
+        ["OMP_WAIT_POLICY"] = "PASSIVE",
     };
 
     private List<ColdStart> MeasureColdStarts(string[] engines, string checkpoint, IReadOnlyList<BenchCase> cases)

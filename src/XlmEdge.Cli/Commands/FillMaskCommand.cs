@@ -18,7 +18,7 @@ internal static class FillMaskCommand
         {
             var result = request.Text is not null
                 ? model.FillMask(request.Text, request.Language, args.TopK)
-                : model.FillMaskIds(request.InputIds, model.Config.LanguageId(request.Language), args.TopK);
+                : model.FillMaskIds(request.InputIds, model.Tokenizer.LanguageIdOf(request.Language), args.TopK);
             FillMaskJson.Write(w, result);
         });
     }

@@ -35,19 +35,6 @@ public sealed class XlmConfig
     /// <summary>Width of one attention head.</summary>
     public int HeadDimension => EmbeddingDimension / Heads;
 
-    /// <summary>The id of a language code such as "en".</summary>
-    /// <exception cref="InvalidInputException">The model has no such language.</exception>
-    public int LanguageId(string language)
-    {
-        ArgumentNullException.ThrowIfNull(language);
-        for (int i = 0; i < Languages.Count; i++)
-        {
-            if (Languages[i] == language)
-                return i;
-        }
-        throw new InvalidInputException($"unsupported language '{language}'; this model has: {string.Join(", ", Languages)}");
-    }
-
     private XlmConfig(int vocab, int d, int layers, int heads, int ffn, int context, float eps,
         IReadOnlyList<string> languages, bool langEmb, int maskId)
     {

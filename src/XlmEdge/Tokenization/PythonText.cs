@@ -18,7 +18,7 @@ namespace XlmEdge.Tokenization;
 internal static class PythonText
 {
     /// <summary>Code point at <paramref name="index"/>; <paramref name="length"/> is 2 for a surrogate pair.</summary>
-    public static int CodePointAt(string s, int index, out int length)
+    public static int CodePointAt(ReadOnlySpan<char> s, int index, out int length)
     {
         char c = s[index];
         if (char.IsHighSurrogate(c) && index + 1 < s.Length && char.IsLowSurrogate(s[index + 1]))
@@ -31,7 +31,7 @@ internal static class PythonText
     }
 
     /// <summary>Code point that ends just before <paramref name="end"/>.</summary>
-    public static int CodePointBefore(string s, int end, out int length)
+    public static int CodePointBefore(ReadOnlySpan<char> s, int end, out int length)
     {
         char c = s[end - 1];
         if (char.IsLowSurrogate(c) && end >= 2 && char.IsHighSurrogate(s[end - 2]))

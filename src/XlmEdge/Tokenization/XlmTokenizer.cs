@@ -43,6 +43,7 @@ public sealed class XlmTokenizer
     private readonly BytePairEncoder _bpe;
     private readonly Lazy<LanguagePipeline>[] _pipelines;
     private readonly ConcurrentDictionary<string, EncodedWord> _wordCache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, EncodedWord>.AlternateLookup<ReadOnlySpan<char>> _wordCacheLookup;
     private int _wordCacheCount;
 
     private sealed record LanguagePipeline(MosesPunctNormalizer Normalizer, MosesTokenizer Moses);
@@ -90,6 +91,7 @@ public sealed class XlmTokenizer
         Languages = Array.AsReadOnly(_languages);
 
         _lowercase = doLowercaseAndRemoveAccent;
+        _wordCacheLookup = _wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
         _bpe = new BytePairEncoder(merges);
         _pipelines = new Lazy<LanguagePipeline>[_languages.Length];
         for (int i = 0; i < _languages.Length; i++)
@@ -346,16 +348,46 @@ public sealed class XlmTokenizer
             }
             var pipeline = _pipelines[languageId].Value;
             var normalized = PythonText.RemoveNonPrinting(pipeline.Normalizer.Normalize(UnicodePunctuation.Replace(piece)));
-            foreach (var mosesToken in pipeline.Moses.Tokenize(normalized))
+            var moses = pipeline.Moses.TokenizeToString(normalized);
+            for (int start = 0; start < moses.Length;)
             {
-                var word = _lowercase ? AccentFolding.Fold(mosesToken) : mosesToken;
-                if (word.Length == 0)
+                if (PythonText.IsWhitespace(moses[start]))
+                {
+                    start++;
                     continue;
-                var encoded = EncodeWord(word);
-                tokensOut?.AddRange(encoded.Tokens);
-                idsOut.AddRange(encoded.Ids);
+                }
+                int end = start + 1;
+                while (end < moses.Length && !PythonText.IsWhitespace(moses[end]))
+                    end++;
+                var encoded = EncodeMosesToken(moses.AsSpan(start, end - start));
+                if (encoded is not null)
+                {
+                    tokensOut?.AddRange(encoded.Tokens);
+                    idsOut.AddRange(encoded.Ids);
+                }
+                start = end;
             }
         }
+    }
+
+    // Folds (when the model lowercases) and encodes one Moses token; null when folding leaves nothing.
+    private EncodedWord? EncodeMosesToken(ReadOnlySpan<char> token)
+    {
+        if (!_lowercase || IsFoldedAscii(token))
+            return _wordCacheLookup.TryGetValue(token, out var cached) ? cached : EncodeWord(token.ToString());
+        var word = AccentFolding.Fold(token.ToString());
+        return word.Length == 0 ? null : EncodeWord(word);
+    }
+
+    // ASCII without capitals is its own fold.
+    private static bool IsFoldedAscii(ReadOnlySpan<char> token)
+    {
+        foreach (char c in token)
+        {
+            if (c >= 0x80 || (uint)(c - 'A') <= 'Z' - 'A')
+                return false;
+        }
+        return true;
     }
 
     private EncodedWord EncodeWord(string word)

@@ -9,6 +9,7 @@ namespace XlmEdge.Benchmarks;
 ///   --smoke        tiny fixture model, XlmEdge against ONNX Runtime, one iteration; exit 1 on any failure
 ///   engine NAME    child: one engine's sweep over a cases file
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
+///   tokenizer      single-thread tokenizer throughput with the tokenizer of --gguf FILE
 /// </summary>
 internal static class Program
 {
@@ -24,7 +25,8 @@ internal static class Program
                 "run" => new BenchmarkRun(options, Console.Error).Run(),
                 "engine" => RunEngine(options),
                 "ort-cold" => RunOrtCold(options),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, or --smoke)"),
+                "tokenizer" => RunTokenizer(options),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, or --smoke)"),
             };
         }
         catch (UsageException e)
@@ -57,6 +59,13 @@ internal static class Program
             : $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}";
         var result = EngineSweep.Run(engine, runtime, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
         result.Write(options.Require("out"));
+        return 0;
+    }
+
+    private static int RunTokenizer(BenchOptions options)
+    {
+        using var model = XlmModel.Load(options.Require("gguf"), new XlmModelOptions { Threads = 1 });
+        TokenizerThroughput.Run(model.Tokenizer, Console.Out);
         return 0;
     }
 

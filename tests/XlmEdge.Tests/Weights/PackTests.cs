@@ -136,6 +136,17 @@ public class PackTests
     }
 
     [Fact]
+    public void MissingOutputFolderOrAFolderAsOutputIsBadInput()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, "model.safetensors");
+        Assert.Contains("does not exist", WeightsTool.Run("pack", dir, "-o", tmp.File("nope/x.gguf")).SingleError());
+        Directory.CreateDirectory(tmp.File("out"));
+        Assert.Contains("is a folder", WeightsTool.Run("pack", dir, "-o", tmp.File("out")).SingleError());
+        Assert.Empty(Directory.GetFiles(tmp.Path));
+    }
+
+    [Fact]
     public void FolderWithoutWeightsIsBadInput()
     {
         using var tmp = new TempDir();

@@ -28,6 +28,27 @@ public class PackTests
     }
 
     [Fact]
+    public void ZipEntriesUnderAnyFolderNameAreFound()
+    {
+        using var tmp = new TempDir();
+        var reference = File.ReadAllBytes(WeightsTool.Pack(tmp.Checkpoint(Fixtures.TinyEnfr, "model.safetensors"), tmp.File("a.gguf")));
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, null);
+        using (var input = System.IO.Compression.ZipFile.OpenRead(Path.Combine(Fixtures.TinyEnfr, "pytorch_model.bin")))
+        using (var output = System.IO.Compression.ZipFile.Open(Path.Combine(dir, "pytorch_model.bin"), System.IO.Compression.ZipArchiveMode.Create))
+        {
+            foreach (var entry in input.Entries)
+            {
+                Assert.StartsWith("pytorch_model/", entry.FullName);
+                var copy = output.CreateEntry("archive/" + entry.FullName["pytorch_model/".Length..], System.IO.Compression.CompressionLevel.NoCompression);
+                using var from = entry.Open();
+                using var to = copy.Open();
+                from.CopyTo(to);
+            }
+        }
+        Assert.Equal(reference, File.ReadAllBytes(WeightsTool.Pack(dir, tmp.File("b.gguf"))));
+    }
+
+    [Fact]
     public void SafetensorsIsPreferredWhenSeveralWeightFilesArePresent()
     {
         using var tmp = new TempDir();
@@ -133,6 +154,17 @@ public class PackTests
         using var tmp = new TempDir();
         var r = WeightsTool.Run("pack", tmp.File("nope"), "-o", tmp.File("x.gguf"));
         Assert.Contains("not found", r.SingleError());
+    }
+
+    [Fact]
+    public void MissingOutputFolderOrAFolderAsOutputIsBadInput()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, "model.safetensors");
+        Assert.Contains("does not exist", WeightsTool.Run("pack", dir, "-o", tmp.File("nope/x.gguf")).SingleError());
+        Directory.CreateDirectory(tmp.File("out"));
+        Assert.Contains("is a folder", WeightsTool.Run("pack", dir, "-o", tmp.File("out")).SingleError());
+        Assert.Empty(Directory.GetFiles(tmp.Path));
     }
 
     [Fact]

@@ -32,6 +32,7 @@ internal static class SvgChart
         Add("XlmEdge encoder", "#d62728", true, CaseKind.Encode, c => report.MedianMs("xlmedge", c));
         Add("ORT encoder-only export", "#1f77b4", true, CaseKind.Encode, c => report.MedianMs("ort-encoder", c));
         Add("PyTorch encoder", "#2ca02c", true, CaseKind.Encode, c => report.MedianMs("pytorch", c));
+        Add("floor encoder", "#7f7f7f", true, CaseKind.Encode, c => report.FloorMs(c));
 
         var all = series.SelectMany(s => s.Points).ToList();
         var svg = new StringBuilder();
@@ -68,7 +69,7 @@ internal static class SvgChart
                     break;
                 var py = Py(y);
                 svg.AppendLine(Invariant($"<line x1=\"{Left}\" y1=\"{py:F1}\" x2=\"{plotRight}\" y2=\"{py:F1}\" stroke=\"{(m == 1 ? "#bbb" : "#eee")}\"/>"));
-                svg.AppendLine(Invariant($"<text x=\"{Left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{y:G4}</text>"));
+                svg.AppendLine(Invariant($"<text x=\"{Left - 6}\" y=\"{py + 4:F1}\" text-anchor=\"end\">{(y >= 1 ? y.ToString("0", CultureInfo.InvariantCulture) : y.ToString("G2", CultureInfo.InvariantCulture))}</text>"));
             }
         }
         svg.AppendLine(Invariant($"<text x=\"{(Left + plotRight) / 2}\" y=\"{Height - 18}\" text-anchor=\"middle\">tokens per sequence (batch 1)</text>"));

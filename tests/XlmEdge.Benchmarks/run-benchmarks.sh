@@ -2,7 +2,7 @@
 # The XlmEdge benchmark (docs/benchmarks.md): XlmEdge against ONNX Runtime and PyTorch on one
 # synthetic checkpoint of the real xlm-mlm-enfr-1024 geometry, same inputs, same thread count.
 #
-#   tests/XlmEdge.Benchmarks/run-benchmarks.sh [--threads N] [--iterations SCALE] [--engines LIST] [--update-docs]
+#   tests/XlmEdge.Benchmarks/run-benchmarks.sh [--threads N] [--iterations SCALE] [--engines LIST] [--update-docs] [--profile]
 #
 # Steps (each generated artifact is cached in tests/XlmEdge.Benchmarks/work/, git-ignored;
 # delete that folder to regenerate): install missing Debian packages; make the checkpoint with
@@ -10,7 +10,8 @@
 # (Release; it builds xlmedge-weights too); pack the checkpoint into GGUF; publish the `xlmedge`
 # CLI with Native AOT (for the cold-start figure); run the benchmark. Results:
 # work/results/results.md, results.json, benchmark-latency.svg. --update-docs copies the chart
-# to docs/benchmark-latency.svg. Other arguments go to the benchmark console.
+# to docs/benchmark-latency.svg. --profile then samples XlmEdge with perf at T = 16 and T = 128
+# (work/results/profile-T16.txt, profile-T128.txt). Other arguments go to the benchmark console.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,9 +19,17 @@ root="$(git -C "$here" rev-parse --show-toplevel)"
 work="$here/work"
 py=/usr/bin/python3   # Debian's torch lives in the system Python, not in a pyenv python3 on PATH
 update_docs=0
+profile=0
+threads="$(nproc)"
 args=()
+prev=""
 for a in "$@"; do
-    if [ "$a" = "--update-docs" ]; then update_docs=1; else args+=("$a"); fi
+    case "$a" in
+        --update-docs) update_docs=1 ;;
+        --profile) profile=1 ;;
+        *) args+=("$a"); [ "$prev" = "--threads" ] && threads="$a" ;;
+    esac
+    prev="$a"
 done
 
 say() { printf '== %s\n' "$*" >&2; }
@@ -108,5 +117,26 @@ status=0
 if [ "$update_docs" = 1 ] && [ -f "$work/results/benchmark-latency.svg" ]; then
     cp "$work/results/benchmark-latency.svg" "$root/docs/benchmark-latency.svg"
     say "copied the chart to docs/benchmark-latency.svg"
+fi
+
+# 9. where XlmEdge's time goes: perf samples of the engine child (JIT code named via perf maps)
+if [ "$profile" = 1 ]; then
+    command -v perf >/dev/null 2>&1 || { apt-get update && apt-get install -y linux-perf; }
+    for t in 16 128; do
+        "$py" - "$work/results/cases.json" "$work/profile-cases.json" "fill-mask T=$t" <<'PY'
+import json, sys
+cases = [c for c in json.load(open(sys.argv[1])) if c["name"] == sys.argv[3]]
+for c in cases:
+    c["iterations"] = 40 if c["tokens"] <= 32 else 12
+json.dump(cases, open(sys.argv[2], "w"))
+PY
+        say "profiling XlmEdge at T = $t"
+        DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -F 999 -g -o "$work/profile.perf.data" -- \
+            "$bin/XlmEdge.Benchmarks" engine xlmedge --model "$work/enfr-1024.gguf" --checkpoint "$ckpt" \
+            --cases "$work/profile-cases.json" --threads "$threads" --out "$work/profile"
+        perf report -i "$work/profile.perf.data" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.5 \
+            2>/dev/null | grep -v '^#' | grep '%' | sed -e 's/ \{2,\}/  /g' > "$work/results/profile-T$t.txt"
+        cat "$work/results/profile-T$t.txt"
+    done
 fi
 exit "$status"

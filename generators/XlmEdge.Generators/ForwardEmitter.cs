@@ -104,7 +104,7 @@ internal static class ForwardEmitter
         {
             string hub = p.HubId is null ? "null" : Literal(p.HubId);
             string summary = $"<c>{Xml(p.Name)}</c>" + (p.HubId is null ? "" : $" (Hugging Face <c>{Xml(p.HubId)}</c>)")
-                + (p.Description.Length == 0 ? "." : $": {Xml(p.Description)}");
+                + (p.Description.Length == 0 ? "." : $": {Xml(p.Description.TrimEnd('.'))}.");
             w.Append($$"""
                         /// <summary>{{summary}}</summary>
                         public static XlmPreset {{p.ClassName}} { get; } = new(

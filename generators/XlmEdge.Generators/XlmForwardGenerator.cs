@@ -16,12 +16,16 @@ public sealed class XlmForwardGenerator : IIncrementalGenerator
     /// <summary>File-name suffix of a model preset.</summary>
     public const string PresetSuffix = ".xlm.json";
 
+    /// <summary>Tracking name of the step that reads one preset (for incremental-caching tests).</summary>
+    public const string ReadStep = "ReadPreset";
+
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         var presets = context.AdditionalTextsProvider
             .Where(static file => file.Path.EndsWith(PresetSuffix, StringComparison.OrdinalIgnoreCase))
             .Select(static (file, cancellation) => PresetReader.Read(file.Path, file.GetText(cancellation)))
+            .WithTrackingName(ReadStep)
             .Collect();
         context.RegisterSourceOutput(presets, static (output, results) => Emit(output, results));
     }

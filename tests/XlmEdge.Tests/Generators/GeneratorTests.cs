@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using XlmEdge.Generators;
 
@@ -189,6 +190,23 @@ public sealed class GeneratorTests
         var run = GeneratorHarness.Run(GeneratorHarness.Empty(), [GeneratorHarness.Text("/presets/notes.json", "not json")], out _, out var diagnostics);
         Assert.Empty(diagnostics);
         Assert.Equal(new[] { CatalogueHint }, run.Results.Single().GeneratedSources.Select(s => s.HintName));
+    }
+
+    [Fact]
+    public void UnchangedPresetsAreNotReadAgain()
+    {
+        var presets = GeneratorHarness.ShippedPresets().Append(GeneratorHarness.Text("/presets/bad.xlm.json", Edit(o => o.Remove("n_heads"))));
+        GeneratorDriver driver = CSharpGeneratorDriver.Create([new XlmForwardGenerator().AsSourceGenerator()], additionalTexts: presets,
+            parseOptions: GeneratorHarness.ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+        var compilation = GeneratorHarness.Empty();
+        driver = driver.RunGenerators(compilation);
+        driver = driver.RunGenerators(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("class C { }")));
+
+        var steps = driver.GetRunResult().Results.Single().TrackedSteps[XlmForwardGenerator.ReadStep];
+        Assert.Equal(presets.Count(), steps.Length);
+        Assert.All(steps.SelectMany(s => s.Outputs), o => Assert.True(
+            o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step output was {o.Reason}"));
     }
 
     private static string Tiny(Func<string, string> change) =>

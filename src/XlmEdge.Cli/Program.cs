@@ -32,8 +32,8 @@ internal static class Program
             var rest = args.AsSpan(1);
             return args[0] switch
             {
-                "fill-mask" => FillMaskCommand.Run(CliArguments.Parse(rest, allowTopK: true), stdin, stdout),
-                "tokenize" => TokenizeCommand.Run(CliArguments.Parse(rest, allowTopK: false), stdin, stdout),
+                "fill-mask" => FillMaskCommand.Run(CliArguments.Parse(rest, allowTopK: true), stdin, stdout, stderr),
+                "tokenize" => TokenizeCommand.Run(CliArguments.Parse(rest, allowTopK: false), stdin, stdout, stderr),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }

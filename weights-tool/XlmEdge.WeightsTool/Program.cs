@@ -23,7 +23,8 @@ internal static class Program
                  collections.OrderedDict; anything else is refused. The output is written to a
                  temporary file in the same folder and renamed when complete.
         inspect  prints the metadata and the tensor table (--json: machine-readable).
-        verify   checks the structure and the content hash; prints "ok" or fails.
+        verify   checks the structure, the content hash and that every tensor of the model's
+                 geometry is present with its shape; prints "ok: ..." or fails.
 
         exit codes: 0 success, 1 bad input, 2 usage error
         """;
@@ -97,6 +98,28 @@ internal static class Program
                         _ => throw new UsageException($"--dtype must be f16 or f32, not '{dtype}'"),
                     };
                     return PackCommand.Run(positional[0], output, fp16, stdout, stderr);
+                }
+            case "inspect":
+                {
+                    bool json = false;
+                    var positional = new List<string>();
+                    foreach (var arg in rest)
+                    {
+                        if (arg == "--json")
+                            json = true;
+                        else
+                            positional.Add(Positional(arg));
+                    }
+                    if (positional.Count != 1)
+                        throw new UsageException("inspect takes exactly one .gguf file");
+                    return InspectCommand.Run(positional[0], json, stdout);
+                }
+            case "verify":
+                {
+                    var positional = rest.Select(Positional).ToList();
+                    if (positional.Count != 1)
+                        throw new UsageException("verify takes exactly one .gguf file");
+                    return VerifyCommand.Run(positional[0], stdout);
                 }
             default:
                 throw new UsageException($"unknown command '{args[0]}'");

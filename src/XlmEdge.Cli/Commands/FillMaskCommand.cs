@@ -6,9 +6,9 @@ namespace XlmEdge.Cli.Commands;
 /// <summary><c>xlmedge fill-mask</c>: the main job.</summary>
 internal static class FillMaskCommand
 {
-    public static int Run(CliArguments args, TextReader stdin, TextWriter stdout)
+    public static int Run(CliArguments args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        using var model = ModelLocator.Load(args);
+        using var model = ModelLocator.Load(args, stderr);
         if (args.Text is not null)
         {
             WriteHuman(model.FillMask(args.Text, args.Language, args.TopK), stdout);

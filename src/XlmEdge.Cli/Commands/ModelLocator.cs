@@ -6,12 +6,20 @@ internal static class ModelLocator
     /// <summary>Where the build puts the tiny fixture checkpoint, packed (random weights).</summary>
     public static string DemoModelPath => Path.Combine(AppContext.BaseDirectory, "models", "demo-tiny-enfr.gguf");
 
-    public static XlmModel Load(CliArguments args)
+    public static XlmModel Load(CliArguments args, TextWriter stderr)
     {
-        string path = args.Model ?? DemoModelPath;
-        if (args.Model is null && !File.Exists(path))
-            throw new UsageException($"no -m MODEL given and the demo model is missing ({path})");
+        string path = Resolve(args, stderr);
         var options = args.Threads is int n ? new XlmModelOptions { Threads = n } : new XlmModelOptions();
         return XlmModel.Load(path, options);
+    }
+
+    public static string Resolve(CliArguments args, TextWriter stderr)
+    {
+        if (args.Model is not null)
+            return args.Model;
+        if (!File.Exists(DemoModelPath))
+            throw new UsageException($"no -m MODEL given and the demo model is missing ({DemoModelPath})");
+        stderr.WriteLine("note: using the bundled demo model (tiny, random weights: its predictions are meaningless; pass -m MODEL)");
+        return DemoModelPath;
     }
 }

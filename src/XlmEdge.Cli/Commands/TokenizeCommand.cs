@@ -7,10 +7,10 @@ namespace XlmEdge.Cli.Commands;
 /// <summary><c>xlmedge tokenize</c>: the model's tokenizer, without loading the network.</summary>
 internal static class TokenizeCommand
 {
-    public static int Run(CliArguments args, TextReader stdin, TextWriter stdout)
+    public static int Run(CliArguments args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         XlmTokenizer tokenizer;
-        using (var file = GgufFile.Open(args.Model ?? ModelLocator.DemoModelPath))
+        using (var file = GgufFile.Open(ModelLocator.Resolve(args, stderr)))
             tokenizer = ModelFile.CreateTokenizer(file, XlmConfig.FromGguf(file));
 
         if (args.Text is not null)

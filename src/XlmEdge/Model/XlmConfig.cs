@@ -60,8 +60,9 @@ public sealed class XlmConfig
         if (!file.GetBool(GgufFormat.KeyGeluActivation))
             throw new ModelFileException("only GELU XLM checkpoints are supported (gelu_activation is false)");
 
-        int vocab = Dimension(file, GgufFormat.KeyVocabSize, max: int.MaxValue / MaxDimension);
         int d = Dimension(file, GgufFormat.KeyEmbeddingLength, MaxDimension);
+        // the [vocab, d] embedding must be indexable with an int; enfr-1024 has 64139 x 1024
+        int vocab = Dimension(file, GgufFormat.KeyVocabSize, max: int.MaxValue / d);
         int layers = Dimension(file, GgufFormat.KeyBlockCount, 1024);
         int heads = Dimension(file, GgufFormat.KeyHeadCount, d);
         int ffn = Dimension(file, GgufFormat.KeyFeedForwardLength, 4 * MaxDimension);

@@ -42,6 +42,7 @@ public sealed class XlmModel : IDisposable
     private float[] _maskHidden = [];
     private float[] _logits = [];
     private int[] _topK = [];
+    private readonly StringBuilder _sequence = new();
 
     private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, int threads)
     {
@@ -298,25 +299,38 @@ public sealed class XlmModel : IDisposable
     /// </summary>
     private string Sequence(int[] ids, int position, int id, bool skipSpecial)
     {
-        var text = new StringBuilder();
+        var text = _sequence.Clear();
         for (int p = 0; p < ids.Length; p++)
         {
             int token = p == position ? id : ids[p];
-            string s = Tokenizer.TokenOf(token);
-            if (Tokenizer.IsSpecial(token))
-            {
-                if (!skipSpecial)
-                    text.Append(' ').Append(s).Append(' ');
+            bool special = Tokenizer.IsSpecial(token);
+            if (special && skipSpecial)
                 continue;
+            ReadOnlySpan<char> s = Tokenizer.TokenOf(token);
+            if (special)
+            {
+                AppendSpace(text);
+                text.Append(s).Append(' ');
             }
-            text.Append(s);
+            else if (s.EndsWith("</w>"))
+            {
+                text.Append(s[..^4]);
+                AppendSpace(text);
+            }
+            else
+                text.Append(s);
         }
-        text.Replace("</w>", " ");
-        return CollapseSpaces(text.ToString());
+        while (text.Length > 0 && text[^1] == ' ')
+            text.Length--;
+        return text.ToString();
     }
 
-    private static string CollapseSpaces(string s) =>
-        string.Join(' ', s.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>One space between words, none at the start: the spacing of HF's join-and-strip.</summary>
+    private static void AppendSpace(StringBuilder text)
+    {
+        if (text.Length > 0 && text[^1] != ' ')
+            text.Append(' ');
+    }
 
     private string[] TokensOf(int[] ids)
     {

@@ -19,6 +19,11 @@ internal static class PackCommand
     {
         if (!Directory.Exists(checkpointDirectory))
             throw new ModelFileException($"checkpoint folder '{checkpointDirectory}' not found");
+        string fullOutput = Path.GetFullPath(outputPath);
+        if (!Directory.Exists(Path.GetDirectoryName(fullOutput)))
+            throw new DirectoryNotFoundException($"output folder '{Path.GetDirectoryName(fullOutput)}' does not exist");
+        if (Directory.Exists(fullOutput))
+            throw new IOException($"output '{outputPath}' is a folder");
         void Note(string line) => stderr.WriteLine(line);
 
         var config = HfConfig.Load(checkpointDirectory, Note);
@@ -34,7 +39,6 @@ internal static class PackCommand
             fp16 && t.Shape.Length == 2 ? GgufTensorType.F16 : GgufTensorType.F32)).ToList();
 
         var converter = new TensorConverter();
-        string fullOutput = Path.GetFullPath(outputPath);
         string temporary = Path.Combine(Path.GetDirectoryName(fullOutput)!,
             "." + Path.GetFileName(fullOutput) + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp");
         string hash;

@@ -264,7 +264,7 @@ internal sealed class FlatJson
 
     private void Expect(char c, string message)
     {
-        if (Peek() != c || _at >= _text.Length)
+        if (Peek() != c)
             throw new FlatJsonException(message, _at);
         _at++;
     }

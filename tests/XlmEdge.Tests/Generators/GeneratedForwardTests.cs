@@ -156,12 +156,9 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
-    private static float MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    private static float MaxDiff(float[] a, float[] b)
     {
         Assert.Equal(b.Length, a.Length);
-        float max = 0;
-        for (int i = 0; i < a.Length; i++)
-            max = Math.Max(max, Math.Abs(a[i] - b[i]));
-        return max;
+        return a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
     }
 }

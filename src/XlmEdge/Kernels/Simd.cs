@@ -26,6 +26,13 @@ internal interface ISimd<TVec> where TVec : struct
     /// <summary>Loads <see cref="Count"/> fp16 values and widens them to fp32 (exact for finite values).</summary>
     static abstract TVec LoadHalf(ref readonly Half source);
 
+    /// <summary>
+    /// Loads 2·<see cref="Count"/> fp16 values and widens them in two vectors: the even-indexed ones
+    /// and the odd-indexed ones. Cheaper than <see cref="LoadHalf"/> (shifts and masks on 32-bit
+    /// lanes, no widening shuffles); dot-product kernels permute the other operand to match.
+    /// </summary>
+    static abstract void LoadHalfPairs(ref readonly Half source, out TVec even, out TVec odd);
+
     static abstract TVec Add(TVec a, TVec b);
 
     static abstract TVec Subtract(TVec a, TVec b);
@@ -75,6 +82,27 @@ internal static class HalfBits
     public static Vector512<float> Finish(Vector512<int> signExtended) =>
         ((signExtended << 13) & Vector512.Create(Mask)).AsSingle() * Vector512.Create(Scale);
 
+    // Pairs: each 32-bit lane holds two fp16 values. The odd one already has its sign at bit 31, so an
+    // arithmetic shift right by 3 puts exponent and mantissa at bits 13..27 with sign copies above;
+    // the even one is first moved up by 16.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Odd(Vector128<int> pairs) => ((pairs >> 3) & Vector128.Create(Mask)).AsSingle() * Vector128.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Even(Vector128<int> pairs) => Odd(pairs << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Odd(Vector256<int> pairs) => ((pairs >> 3) & Vector256.Create(Mask)).AsSingle() * Vector256.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Even(Vector256<int> pairs) => Odd(pairs << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Odd(Vector512<int> pairs) => ((pairs >> 3) & Vector512.Create(Mask)).AsSingle() * Vector512.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Even(Vector512<int> pairs) => Odd(pairs << 16);
+
     /// <summary>The scalar form of the same arithmetic (used by the scalar twins' tests).</summary>
     public static float ToSingle(Half value)
     {
@@ -110,6 +138,14 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
         else
             wide = Vector128.WidenLower(packed);
         return HalfBits.Finish(wide);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairs(ref readonly Half source, out Vector128<float> even, out Vector128<float> odd)
+    {
+        var pairs = Vector128.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
+        even = HalfBits.Even(pairs);
+        odd = HalfBits.Odd(pairs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -177,6 +213,14 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairs(ref readonly Half source, out Vector256<float> even, out Vector256<float> odd)
+    {
+        var pairs = Vector256.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
+        even = HalfBits.Even(pairs);
+        odd = HalfBits.Odd(pairs);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -234,6 +278,14 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
             ? Avx512F.ConvertToVector512Int32(packed)
             : Vector512.Create(Vector256.WidenLower(packed), Vector256.WidenUpper(packed));
         return HalfBits.Finish(wide);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairs(ref readonly Half source, out Vector512<float> even, out Vector512<float> odd)
+    {
+        var pairs = Vector512.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
+        even = HalfBits.Even(pairs);
+        odd = HalfBits.Odd(pairs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,10 +13,13 @@ internal interface IParallelJob
 /// <summary>
 /// Persistent worker threads (Threads - 1 background workers plus the calling thread) reused for every
 /// kernel call. <see cref="For{TJob}"/> hands the workers a pointer to the caller's job struct and a
-/// function pointer to the job's generic runner, so a call allocates nothing. Items are claimed one at
-/// a time from a shared counter, so a core that is busy with someone else's work simply takes fewer.
+/// function pointer to the job's generic runner, so a call allocates nothing.
 /// </summary>
 /// <remarks>
+/// Items are claimed one at a time with a compare-and-swap on one 64-bit word holding (call
+/// generation, next item), and the caller returns once every item is complete. A worker that wakes
+/// late (descheduled, or still blocked) finds nothing left to claim and never delays the call: on a
+/// machine shared with other processes a call costs what its items cost, not a time slice.
 /// Workers spin for a short while after each call before blocking on a semaphore: the forward pass
 /// issues kernel calls back to back, and an OS wake-up per call would cost more than small kernels.
 /// One caller at a time: the pool and its scratch buffers are not for concurrent use (a second
@@ -33,9 +36,8 @@ internal sealed unsafe class WorkerPool : IDisposable
     private delegate*<void*, int, int, void> _run;
     private void* _job;
     private int _count;
-    private int _next;
-    private int _remaining;
-    private int _generation;
+    private long _state;
+    private int _completed;
     private int _sleepers;
     private int _busy;
     private volatile bool _disposed;
@@ -82,18 +84,18 @@ internal sealed unsafe class WorkerPool : IDisposable
             _run = &Runner<TJob>.Run;
             _job = Unsafe.AsPointer(ref job);
             _count = count;
-            _next = 0;
+            _completed = 0;
             _error = null;
-            Volatile.Write(ref _remaining, _workers.Length);
-            Interlocked.Increment(ref _generation);
+            int generation = (int)(Volatile.Read(ref _state) >> 32) + 1;
+            Interlocked.Exchange(ref _state, (long)generation << 32);
             int sleepers = Volatile.Read(ref _sleepers);
             if (sleepers > 0)
                 _wake.Release(sleepers);
 
-            RunItems(0);
+            RunItems(generation, 0);
 
             var spinner = new SpinWait();
-            while (Volatile.Read(ref _remaining) != 0)
+            while (Volatile.Read(ref _completed) != count)
                 spinner.SpinOnce(sleep1Threshold: -1);
             _job = null;
             if (_error is { } error)
@@ -113,7 +115,7 @@ internal sealed unsafe class WorkerPool : IDisposable
     {
         for (int i = 0; i < _scratch.Length; i++)
             if (_scratch[i].Length < length)
-                _scratch[i] = GC.AllocateUninitializedArray<float>(length, pinned: false);
+                _scratch[i] = GC.AllocateUninitializedArray<float>(length);
     }
 
     /// <summary>A caller-side buffer of at least <paramref name="length"/> floats shared by all workers during one call.</summary>
@@ -130,7 +132,8 @@ internal sealed unsafe class WorkerPool : IDisposable
         if (_disposed)
             return;
         _disposed = true;
-        Interlocked.Increment(ref _generation);
+        _count = 0;
+        Interlocked.Add(ref _state, 1L << 32);
         if (_workers.Length > 0)
             _wake.Release(_workers.Length);
         foreach (var worker in _workers)
@@ -138,22 +141,28 @@ internal sealed unsafe class WorkerPool : IDisposable
         _wake.Dispose();
     }
 
-    private void RunItems(int worker)
+    /// <summary>Claims and runs items of call <paramref name="generation"/> until none are left.</summary>
+    private void RunItems(int generation, int worker)
     {
-        int count = _count;
-        var run = _run;
-        void* job = _job;
-        int index;
-        while ((index = Interlocked.Increment(ref _next) - 1) < count)
+        while (true)
         {
+            long state = Volatile.Read(ref _state);
+            int index = (int)state;
+            // A claim succeeds only while the call is current and unfinished, so the fields read
+            // after it belong to this call and stay valid until the item is marked complete.
+            if ((int)(state >> 32) != generation || index >= Volatile.Read(ref _count))
+                return;
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state)
+                continue;
             try
             {
-                run(job, index, worker);
+                _run(_job, index, worker);
             }
             catch (Exception e)
             {
                 Interlocked.CompareExchange(ref _error, e, null);
             }
+            Interlocked.Increment(ref _completed);
         }
     }
 
@@ -162,24 +171,23 @@ internal sealed unsafe class WorkerPool : IDisposable
         int seen = 0;
         while (true)
         {
-            int generation = Volatile.Read(ref _generation);
+            int generation = (int)(Volatile.Read(ref _state) >> 32);
             for (int spin = 0; spin < SpinIterations && generation == seen; spin++)
             {
                 Thread.SpinWait(8);
-                generation = Volatile.Read(ref _generation);
+                generation = (int)(Volatile.Read(ref _state) >> 32);
             }
             if (generation == seen)
             {
                 Interlocked.Increment(ref _sleepers);
-                while ((generation = Volatile.Read(ref _generation)) == seen)
+                while ((generation = (int)(Volatile.Read(ref _state) >> 32)) == seen)
                     _wake.Wait();
                 Interlocked.Decrement(ref _sleepers);
             }
             seen = generation;
             if (_disposed)
                 return;
-            RunItems(worker);
-            Interlocked.Decrement(ref _remaining);
+            RunItems(generation, worker);
         }
     }
 

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using XlmEdge.Kernels;
+using XlmEdge.Model.Generated;
 
 namespace XlmEdge.Model;
 
@@ -9,28 +11,30 @@ namespace XlmEdge.Model;
 /// allocates nothing once the buffers have grown to the largest batch seen. Not thread-safe: the
 /// owning <see cref="XlmModel"/> serialises calls.
 /// </summary>
+/// <remarks>
+/// The blocks run through an <see cref="IEncoderBlocks"/>: the source generator's unrolled forward
+/// when the geometry equals a preset (src/XlmEdge/Model/Presets), the generic loop otherwise.
+/// Both call <see cref="RunBlock"/>, the one definition of a block.
+/// </remarks>
 internal sealed class XlmEncoder
 {
     private readonly XlmConfig _config;
     private readonly XlmWeights _weights;
-    private readonly WorkerPool _pool;
+    private readonly IEncoderBlocks _blocks;
+    private readonly EncoderActivations _a = new();
 
-    private int _tokenCapacity;
-    private int _sentenceCapacity;
-    private float[] _x = [];        // [T, d] hidden states (the residual stream)
-    private float[] _y = [];        // [T, d] block output before it becomes the residual stream
-    private float[] _q = [], _k = [], _v = [], _attention = [];   // [T, d]
-    private float[] _ffn = [];      // [T, ffn]
-    private float[] _attentionScratch = [];
-    private float[] _row = [];      // [d] one embedding row in fp32
-
-    public XlmEncoder(XlmConfig config, XlmWeights weights, WorkerPool pool)
+    public XlmEncoder(XlmConfig config, XlmWeights weights, WorkerPool pool, bool useGenerated = true)
     {
         _config = config;
         _weights = weights;
-        _pool = pool;
-        EnsureCapacity(config.ContextLength, config.ContextLength);
+        _blocks = useGenerated && GeneratedForwards.TryCreate(config, weights, pool, out var generated)
+            ? generated
+            : new GenericEncoderBlocks(config, weights, pool);
+        _a.EnsureCapacity(config, config.ContextLength, config.ContextLength);
     }
+
+    /// <summary>The preset whose generated forward runs the blocks, or null on the generic path.</summary>
+    public XlmPreset? GeneratedPreset => _blocks.Preset;
 
     /// <summary>
     /// Runs the encoder over sentences packed back to back: <paramref name="ids"/> holds every
@@ -45,22 +49,21 @@ internal sealed class XlmEncoder
         int longest = 0;
         foreach (int n in lengths)
             longest = Math.Max(longest, n);
-        EnsureCapacity(tokens, longest);
+        _a.EnsureCapacity(_config, tokens, longest);
 
-        var x = _x.AsSpan(0, tokens * d);
+        var x = _a.X.AsSpan(0, tokens * d);
         Embed(ids, lengths, languageIds, x);
         // x = LN_emb(E_word[ids] + E_pos + E_lang)
         LayerNorm.AddNormalize(x, default, tokens, d, _weights.EmbeddingNormWeight.Span, _weights.EmbeddingNormBias.Span, _config.LayerNormEpsilon);
 
-        foreach (var block in _weights.Blocks)
-            RunBlock(block, tokens, lengths);
-        return _x.AsSpan(0, tokens * d);
+        _blocks.Run(_a, tokens, lengths);
+        return _a.X.AsSpan(0, tokens * d);
     }
 
     private void Embed(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, Span<float> x)
     {
         int d = _config.EmbeddingDimension;
-        var row = _row.AsSpan(0, d);
+        var row = _a.Row.AsSpan(0, d);
         int t = 0;
         for (int s = 0; s < lengths.Length; s++)
         {
@@ -74,65 +77,110 @@ internal sealed class XlmEncoder
         }
     }
 
-    private void RunBlock(XlmBlock b, int tokens, ReadOnlySpan<int> lengths)
+    /// <summary>
+    /// One post-norm block over the residual stream <see cref="EncoderActivations.X"/>. Inlined into
+    /// each caller, so the generated forwards' constant geometry reaches the span arithmetic here.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void RunBlock(EncoderActivations a, WorkerPool pool, XlmBlock b, int tokens, ReadOnlySpan<int> lengths,
+        int d, int heads, int headDim, int ffnDim, float eps)
     {
-        int d = _config.EmbeddingDimension;
-        int heads = _config.Heads;
-        var x = _x.AsSpan(0, tokens * d);
-        var y = _y.AsSpan(0, tokens * d);
-        var q = _q.AsSpan(0, tokens * d);
-        var k = _k.AsSpan(0, tokens * d);
-        var v = _v.AsSpan(0, tokens * d);
-        var attention = _attention.AsSpan(0, tokens * d);
-        float eps = _config.LayerNormEpsilon;
+        var x = a.X.AsSpan(0, tokens * d);
+        var y = a.Y.AsSpan(0, tokens * d);
+        var q = a.Q.AsSpan(0, tokens * d);
+        var k = a.K.AsSpan(0, tokens * d);
+        var v = a.V.AsSpan(0, tokens * d);
+        var attention = a.Attention.AsSpan(0, tokens * d);
 
         // q, k, v projections for every token of every sentence at once
-        b.Query.Linear(_pool, x, tokens, b.QueryBias.Span, q);
-        b.Key.Linear(_pool, x, tokens, b.KeyBias.Span, k);
-        b.Value.Linear(_pool, x, tokens, b.ValueBias.Span, v);
+        b.Query.Linear(pool, x, tokens, b.QueryBias.Span, q);
+        b.Key.Linear(pool, x, tokens, b.KeyBias.Span, k);
+        b.Value.Linear(pool, x, tokens, b.ValueBias.Span, v);
 
         // attention never crosses a sentence boundary
         int start = 0;
         foreach (int n in lengths)
         {
             var rows = new Range(start * d, (start + n) * d);
-            Attention.SelfAttention(_pool, q[rows], k[rows], v[rows], n, heads, _config.HeadDimension, attention[rows],
-                _attentionScratch.AsSpan(0, Attention.ScratchLength(n, heads)));
+            Attention.SelfAttention(pool, q[rows], k[rows], v[rows], n, heads, headDim, attention[rows],
+                a.AttentionScratch.AsSpan(0, Attention.ScratchLength(n, heads)));
             start += n;
         }
 
         // x = LN1(x + attention Wo^T + bo)
-        b.Output.Linear(_pool, attention, tokens, b.OutputBias.Span, y);
+        b.Output.Linear(pool, attention, tokens, b.OutputBias.Span, y);
         LayerNorm.AddNormalize(y, x, tokens, d, b.Norm1Weight.Span, b.Norm1Bias.Span, eps);
 
         // x = LN2(x + GELU(x W1^T + b1) W2^T + b2)
-        var ffn = _ffn.AsSpan(0, tokens * _config.FeedForwardDimension);
-        b.FeedForward1.Linear(_pool, y, tokens, b.FeedForward1Bias.Span, ffn, Activation.Gelu);
-        b.FeedForward2.Linear(_pool, ffn, tokens, b.FeedForward2Bias.Span, x);
+        var ffn = a.FeedForward.AsSpan(0, tokens * ffnDim);
+        b.FeedForward1.Linear(pool, y, tokens, b.FeedForward1Bias.Span, ffn, Activation.Gelu);
+        b.FeedForward2.Linear(pool, ffn, tokens, b.FeedForward2Bias.Span, x);
         LayerNorm.AddNormalize(x, y, tokens, d, b.Norm2Weight.Span, b.Norm2Bias.Span, eps);
     }
+}
 
-    private void EnsureCapacity(int tokens, int longestSentence)
+/// <summary>The encoder's activation buffers, grown to the largest batch seen and reused across calls.</summary>
+internal sealed class EncoderActivations
+{
+    private int _tokenCapacity;
+    private int _sentenceCapacity;
+
+    public float[] X { get; private set; } = [];          // [T, d] hidden states (the residual stream)
+    public float[] Y { get; private set; } = [];          // [T, d] block output before it becomes the residual stream
+    public float[] Q { get; private set; } = [];          // [T, d]
+    public float[] K { get; private set; } = [];          // [T, d]
+    public float[] V { get; private set; } = [];          // [T, d]
+    public float[] Attention { get; private set; } = [];  // [T, d]
+    public float[] FeedForward { get; private set; } = []; // [T, ffn]
+    public float[] AttentionScratch { get; private set; } = [];
+    public float[] Row { get; private set; } = [];        // [d] one embedding row in fp32
+
+    public void EnsureCapacity(XlmConfig config, int tokens, int longestSentence)
     {
-        int d = _config.EmbeddingDimension;
+        int d = config.EmbeddingDimension;
         if (tokens > _tokenCapacity)
         {
             _tokenCapacity = tokens;
-            _x = Allocate(tokens * d);
-            _y = Allocate(tokens * d);
-            _q = Allocate(tokens * d);
-            _k = Allocate(tokens * d);
-            _v = Allocate(tokens * d);
-            _attention = Allocate(tokens * d);
-            _ffn = Allocate(tokens * _config.FeedForwardDimension);
-            _row = Allocate(d);
+            X = Allocate(tokens * d);
+            Y = Allocate(tokens * d);
+            Q = Allocate(tokens * d);
+            K = Allocate(tokens * d);
+            V = Allocate(tokens * d);
+            Attention = Allocate(tokens * d);
+            FeedForward = Allocate(tokens * config.FeedForwardDimension);
+            Row = Allocate(d);
         }
         if (longestSentence > _sentenceCapacity)
         {
             _sentenceCapacity = longestSentence;
-            _attentionScratch = Allocate(Attention.ScratchLength(longestSentence, _config.Heads));
+            AttentionScratch = Allocate(Kernels.Attention.ScratchLength(longestSentence, config.Heads));
         }
     }
 
     private static float[] Allocate(int length) => GC.AllocateUninitializedArray<float>(length, pinned: true);
+}
+
+/// <summary>The encoder's stack of blocks: a generated, unrolled forward or <see cref="GenericEncoderBlocks"/>.</summary>
+internal interface IEncoderBlocks
+{
+    /// <summary>The preset this forward was generated for; null for the generic loop.</summary>
+    XlmPreset? Preset { get; }
+
+    /// <summary>Runs every block over the first <paramref name="tokens"/> rows of <see cref="EncoderActivations.X"/>, in place.</summary>
+    void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths);
+}
+
+/// <summary>Any geometry: loops over the blocks with the sizes read from the model file.</summary>
+internal sealed class GenericEncoderBlocks(XlmConfig config, XlmWeights weights, WorkerPool pool) : IEncoderBlocks
+{
+    public XlmPreset? Preset => null;
+
+    public void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths)
+    {
+        foreach (var block in weights.Blocks)
+        {
+            XlmEncoder.RunBlock(a, pool, block, tokens, lengths, config.EmbeddingDimension, config.Heads,
+                config.HeadDimension, config.FeedForwardDimension, config.LayerNormEpsilon);
+        }
+    }
 }

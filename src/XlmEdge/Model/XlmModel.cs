@@ -60,6 +60,9 @@ public sealed class XlmModel : IDisposable
     /// <summary>The model's tokenizer (vocabulary and merges come from the same file).</summary>
     public XlmTokenizer Tokenizer { get; }
 
+    /// <summary>The preset whose generated, unrolled forward runs this model; null when the generic forward does.</summary>
+    internal XlmPreset? GeneratedForward => _encoder.GeneratedPreset;
+
     /// <summary>Maps a GGUF model file and prepares it for inference.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ModelFileException">The file is malformed or not an XLM model.</exception>

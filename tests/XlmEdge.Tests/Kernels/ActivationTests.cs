@@ -63,6 +63,60 @@ public class ActivationTests
     }
 
     [Fact]
+    public void HalfPairsWidenEveryFiniteHalfExactly()
+    {
+        var finite = new List<Half>();
+        for (int bits = 0; bits < 65536; bits++)
+        {
+            var h = BitConverter.UInt16BitsToHalf((ushort)bits);
+            if (Half.IsFinite(h))
+                finite.Add(h);
+        }
+        while (finite.Count % 32 != 0)
+            finite.Add((Half)(-2.5f));
+        var src = finite.ToArray();
+        Check<Simd128, System.Runtime.Intrinsics.Vector128<float>>(src);
+        Check<Simd256, System.Runtime.Intrinsics.Vector256<float>>(src);
+        Check<Simd512, System.Runtime.Intrinsics.Vector512<float>>(src);
+
+        static void Check<TS, TVec>(Half[] src) where TS : struct, ISimd<TVec> where TVec : struct
+        {
+            var even = new float[TS.Count];
+            var odd = new float[TS.Count];
+            for (int i = 0; i < src.Length; i += 2 * TS.Count)
+            {
+                TS.LoadHalfPairs(in src[i], out var e, out var o);
+                TS.Store(e, ref even[0]);
+                TS.Store(o, ref odd[0]);
+                for (int j = 0; j < TS.Count; j++)
+                {
+                    Assert.Equal(BitConverter.SingleToInt32Bits((float)src[i + 2 * j]), BitConverter.SingleToInt32Bits(even[j]));
+                    Assert.Equal(BitConverter.SingleToInt32Bits((float)src[i + 2 * j + 1]), BitConverter.SingleToInt32Bits(odd[j]));
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 4)]
+    [InlineData(2, 16, 4)]
+    [InlineData(3, 37, 8)]
+    [InlineData(1, 1024, 16)]
+    public void PairOrderGroupsEvenThenOddPerChunkAndKeepsTheTail(int T, int K, int lanes)
+    {
+        var x = Enumerable.Range(0, T * K).Select(i => (float)i).ToArray();
+        var ordered = new float[T * K];
+        Linear.ToPairOrder(x, T, K, lanes, ordered);
+        int chunk = 2 * lanes, full = K - K % chunk;
+        for (int t = 0; t < T; t++)
+            for (int k = 0; k < K; k++)
+            {
+                int at = k < full ? k / chunk * chunk + k % 2 * lanes + k % chunk / 2 : k;
+                Assert.Equal(x[t * K + k], ordered[t * K + at]);
+            }
+    }
+
+    [Fact]
     public void HalfConversionRejectsShortDestination() =>
         Assert.Throws<ArgumentException>(() => HalfConversion.ToSingle(new Half[4], new float[3]));
 }

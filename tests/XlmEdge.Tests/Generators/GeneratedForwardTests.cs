@@ -1,0 +1,164 @@
+using System.Text.Json;
+using XlmEdge.Kernels;
+using XlmEdge.Model;
+using XlmEdge.Tests.Model;
+using XlmEdge.Weights;
+using Xunit.Abstractions;
+
+namespace XlmEdge.Tests.Generators;
+
+/// <summary>
+/// The generated tiny-enfr forward against the generic one on the goldens' inputs. Both run the same
+/// kernels with the same sizes in the same order on the same worker pool, so their results must be
+/// bit-identical, not just close; the goldens also bound both.
+/// </summary>
+public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposable
+{
+    private const float HiddenTolerance = 5e-5f;
+    private const float LogitTolerance = 1e-4f;
+
+    private readonly GgufFile _file = GgufFile.Open(TestModels.TinyEnfrPath);
+    private readonly WorkerPool _pool = new(Math.Min(4, Environment.ProcessorCount));
+
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _file.Dispose();
+    }
+
+    [Fact]
+    public void LoadingTinyEnfrTakesTheGeneratedForward()
+    {
+        using var model = XlmModel.Load(TestModels.TinyEnfrPath);
+        Assert.Same(XlmPresets.TinyEnfr, model.GeneratedForward);
+        Assert.Same(XlmPresets.TinyEnfr, XlmPresets.Find(model.Config));
+    }
+
+    [Fact]
+    public void OtherGeometryTakesTheGenericForward()
+    {
+        using var model = XlmModel.Load(TestModels.OtherGeometryPath);
+        Assert.Null(model.GeneratedForward);
+        Assert.Null(XlmPresets.Find(model.Config));
+    }
+
+    [Fact]
+    public void CatalogueHoldsTheShippedPresets()
+    {
+        var files = Directory.GetFiles(GeneratorHarness.PresetsFolder, "*.xlm.json")
+            .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement)
+            .OrderBy(p => p.GetProperty("name").GetString(), StringComparer.Ordinal)
+            .ToArray();
+        Assert.Equal(files.Select(p => p.GetProperty("name").GetString()), XlmPresets.All.Select(p => p.Name));
+        for (int i = 0; i < files.Length; i++)
+        {
+            var json = files[i];
+            var preset = XlmPresets.All[i];
+            Assert.Equal(json.GetProperty("hub_id").ValueKind == JsonValueKind.Null ? null : json.GetProperty("hub_id").GetString(), preset.HubId);
+            Assert.Equal(json.GetProperty("vocab_size").GetInt32(), preset.VocabularySize);
+            Assert.Equal(json.GetProperty("emb_dim").GetInt32(), preset.EmbeddingDimension);
+            Assert.Equal(json.GetProperty("n_layers").GetInt32(), preset.Layers);
+            Assert.Equal(json.GetProperty("n_heads").GetInt32(), preset.Heads);
+            Assert.Equal(json.GetProperty("n_langs").GetInt32(), preset.Languages);
+            Assert.Equal(json.GetProperty("max_position_embeddings").GetInt32(), preset.ContextLength);
+            Assert.Equal((float)json.GetProperty("layer_norm_eps").GetDouble(), preset.LayerNormEpsilon);
+            Assert.Equal(json.TryGetProperty("test_fixture", out var fixture) && fixture.GetBoolean(), preset.IsTestFixture);
+        }
+        Assert.True(XlmPresets.TinyEnfr.IsTestFixture);
+        Assert.False(XlmPresets.XlmMlmEnfr1024.IsTestFixture);
+    }
+
+    [Fact]
+    public void GeneratedAndGenericForwardsAgreeBitForBitOnEveryGoldenCase()
+    {
+        var (config, weights, generated, generic) = Encoders();
+        int d = config.EmbeddingDimension;
+        foreach (var golden in Goldens.Load("tiny-enfr").Cases)
+        {
+            int[] ids = golden.InputIds;
+            var fast = generated.Encode(ids, [ids.Length], [golden.LangId]).ToArray();
+            var slow = generic.Encode(ids, [ids.Length], [golden.LangId]).ToArray();
+            AssertBitIdentical(slow, fast, $"{golden.Id} hidden states");
+            float hiddenDiff = MaxDiff(fast, [.. golden.HiddenStates.SelectMany(r => r)]);
+            Assert.True(hiddenDiff <= HiddenTolerance, $"{golden.Id}: generated hidden states differ from the golden by {hiddenDiff}");
+
+            var fastLogits = MaskLogits(weights, config, fast, golden.MaskPositions);
+            var slowLogits = MaskLogits(weights, config, slow, golden.MaskPositions);
+            AssertBitIdentical(slowLogits, fastLogits, $"{golden.Id} logits");
+            float logitDiff = MaxDiff(fastLogits, [.. golden.Masks.SelectMany(m => m.Logits)]);
+            Assert.True(logitDiff <= LogitTolerance, $"{golden.Id}: generated logits differ from the golden by {logitDiff}");
+            output.WriteLine($"{golden.Id}: T={ids.Length} bit-identical; vs golden hidden {hiddenDiff:E2} logits {logitDiff:E2}");
+            Assert.Equal(ids.Length * d, fast.Length);
+        }
+    }
+
+    [Fact]
+    public void GeneratedAndGenericForwardsAgreeBitForBitOnGoldenBatches()
+    {
+        var (_, _, generated, generic) = Encoders();
+        foreach (var batch in Goldens.Load("tiny-enfr").Batches)
+        {
+            int[] ids = [.. batch.Items.SelectMany(i => i.InputIds)];
+            int[] lengths = [.. batch.Items.Select(i => i.InputIds.Length)];
+            int[] languages = [.. batch.Items.Select(i => i.LangId)];
+            var fast = generated.Encode(ids, lengths, languages).ToArray();
+            var slow = generic.Encode(ids, lengths, languages).ToArray();
+            AssertBitIdentical(slow, fast, $"batch {batch.Id}");
+        }
+    }
+
+    [Fact]
+    public void GeneratedForwardAllocatesNothingPerCall()
+    {
+        var (_, _, generated, _) = Encoders();
+        var golden = Goldens.Load("tiny-enfr").Cases.MaxBy(c => c.InputIds.Length)!;
+        int[] ids = golden.InputIds;
+        int[] lengths = [ids.Length];
+        int[] languages = [golden.LangId];
+        generated.Encode(ids, lengths, languages);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            generated.Encode(ids, lengths, languages);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private (XlmConfig Config, XlmWeights Weights, XlmEncoder Generated, XlmEncoder Generic) Encoders()
+    {
+        var config = XlmConfig.FromGguf(_file);
+        var weights = XlmWeights.Bind(_file, config);
+        var generated = new XlmEncoder(config, weights, _pool);
+        var generic = new XlmEncoder(config, weights, _pool, useGenerated: false);
+        Assert.Same(XlmPresets.TinyEnfr, generated.GeneratedPreset);
+        Assert.Null(generic.GeneratedPreset);
+        return (config, weights, generated, generic);
+    }
+
+    /// <summary>The output layer at the mask rows, as XlmModel computes it.</summary>
+    private float[] MaskLogits(XlmWeights weights, XlmConfig config, float[] hidden, int[] maskPositions)
+    {
+        int d = config.EmbeddingDimension;
+        var rows = new float[maskPositions.Length * d];
+        for (int m = 0; m < maskPositions.Length; m++)
+            hidden.AsSpan(maskPositions[m] * d, d).CopyTo(rows.AsSpan(m * d));
+        var logits = new float[maskPositions.Length * config.VocabularySize];
+        weights.WordEmbeddings.Linear(_pool, rows, maskPositions.Length, weights.OutputBias.Span, logits);
+        return logits;
+    }
+
+    private static void AssertBitIdentical(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                Assert.Fail($"{what}: element {i} is {actual[i]:R} on the generated path, {expected[i]:R} on the generic one");
+        }
+    }
+
+    private static float MaxDiff(float[] a, float[] b)
+    {
+        Assert.Equal(b.Length, a.Length);
+        return a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+    }
+}

@@ -110,6 +110,8 @@ internal sealed class BenchReport
             md.AppendLine($"| {DisplayName(a.Engine)} | {a.Top1Agreeing}/{a.Top1Compared} | {E(a.MaxLogitDiff)} | {E(a.MaxHiddenDiff)} | {(a.Passed(Correctness.Tolerance) ? "ok" : "MISMATCH")} |");
         md.AppendLine();
 
+        AppendTargets(md);
+
         md.AppendLine("Machine:");
         md.AppendLine();
         md.AppendLine($"- CPU: {Machine.CpuModel}, {Machine.Cores} cores; memory {Machine.MemoryGiB:F1} GiB; {Machine.Os}");
@@ -121,6 +123,46 @@ internal sealed class BenchReport
         md.AppendLine($"- model: vocab {Geometry.VocabSize}, d {Geometry.EmbeddingSize}, {Geometry.Layers} layers, {Geometry.Heads} heads; {Geometry.EncoderLinearParameters / 1e6:F1} M block weights");
         return md.ToString();
     }
+
+    /// <summary>The targets of issue 5, each with the measured figure and whether it is met.</summary>
+    private void AppendTargets(StringBuilder md)
+    {
+        var fill = Cases.Where(c => c.Kind == CaseKind.FillMask).ToList();
+        var encode = Cases.Where(c => c.Kind == CaseKind.Encode).ToList();
+        var t16 = fill.FirstOrDefault(c => c.Tokens == 16 && c.Batch == 1);
+        if (t16 is null || MedianMs("xlmedge", t16) is not { } ours16)
+            return;
+
+        double? MinRatio(IEnumerable<BenchCase> cases) =>
+            cases.Select(c => MedianMs(OrtFor(c), c) is { } p && MedianMs("xlmedge", c) is { } o ? p / o : (double?)null)
+                .Where(r => r is not null).Min();
+        string Worst(IEnumerable<BenchCase> cases) =>
+            cases.MinBy(c => MedianMs(OrtFor(c), c) is { } p && MedianMs("xlmedge", c) is { } o ? p / o : double.MaxValue)?.Name ?? "-";
+
+        md.AppendLine("Targets of issue 5:");
+        md.AppendLine();
+        md.AppendLine("| target | measured | met |");
+        md.AppendLine("| --- | --- | --- |");
+        if (MedianMs("ort", t16) is { } ort16)
+            Row(md, "fill-mask at T = 16, batch 1: at least 2x faster than ONNX Runtime", $"{ort16 / ours16:F2}x ({F(ours16)} vs {F(ort16)} ms)", ort16 / ours16 >= 2);
+        if (MinRatio(fill) is { } fillRatio)
+            Row(md, "fill-mask: faster than ONNX Runtime at every T (and batch 8)", $"slowest ratio {fillRatio:F2}x ({Worst(fill)})", fillRatio > 1);
+        if (MinRatio(encode) is { } encodeRatio)
+            Row(md, "encoder alone: at least as fast as the encoder-only export at every T", $"slowest ratio {encodeRatio:F2}x ({Worst(encode)})", encodeRatio >= 1);
+        if (Torch is not null)
+            Row(md, "fill-mask at T = 16: within 1.5x of the compute floor", $"{ours16 / FloorMs(t16):F2}x ({F(ours16)} vs {F(FloorMs(t16))} ms)", ours16 / FloorMs(t16) <= 1.5);
+        var cold = ColdStarts.FirstOrDefault(c => c.Engine == "xlmedge");
+        var sweepPeak = Engines.TryGetValue("xlmedge", out var e) ? e.PeakRssKb : -1;
+        var peak = Math.Max(sweepPeak, cold?.PeakRssKb ?? -1);
+        if (peak > 0)
+            Row(md, "peak RSS under 400 MB", $"{peak * 1024 / 1e6:F0} MB (whole sweep up to T = 512: {Mb(sweepPeak * 1024)} MB; one CLI fill-mask: {Mb(cold?.PeakRssKb * 1024)} MB)", peak * 1024 < 400e6);
+        if (cold is { Succeeded: true })
+            Row(md, "cold start under 150 ms (Native AOT CLI, process start to first result)", $"{F(Stats.Median(cold.WallMs))} ms", Stats.Median(cold.WallMs) < 150);
+        md.AppendLine();
+    }
+
+    private static void Row(StringBuilder md, string target, string measured, bool met) =>
+        md.AppendLine($"| {target} | {measured} | {(met ? "yes" : "**no**")} |");
 
     private string Cell(string engine, BenchCase c) =>
         MedianMs(engine, c) is { } m ? $"{F(m)} / {F(P90Ms(engine, c)!.Value)}" : "-";

@@ -9,8 +9,8 @@ namespace XlmEdge.Benchmarks;
 /// </summary>
 internal static class EngineSweep
 {
-    /// <summary>Long enough for tiered JIT to finish compiling the hot methods at full optimization.</summary>
-    private static readonly TimeSpan JitWarmup = TimeSpan.FromSeconds(2);
+    /// <summary>Long enough for tiered JIT (with dynamic PGO) to finish compiling the hot methods at full optimization.</summary>
+    private static readonly TimeSpan JitWarmup = TimeSpan.FromSeconds(3);
 
     public static EngineResult Run(IBenchEngine engine, string runtime, int threads, double loadMs, IReadOnlyList<BenchCase> cases, bool warmJit, TextWriter log)
     {
@@ -37,10 +37,18 @@ internal static class EngineSweep
         return new EngineResult(engine.Name, runtime, threads, loadMs, ProcessMemory.PeakResidentKb(), results);
     }
 
-    /// <summary>Runs the smallest case of each kind repeatedly for <see cref="JitWarmup"/>.</summary>
+    /// <summary>
+    /// Runs every case once (each shape reaches every code path and grows every buffer), then the
+    /// smallest case of each kind repeatedly until <see cref="JitWarmup"/> has passed.
+    /// </summary>
     private static void WarmUp(IBenchEngine engine, List<BenchCase> cases)
     {
         var start = Stopwatch.GetTimestamp();
+        foreach (var c in cases)
+        {
+            engine.Prepare(c);
+            engine.Run();
+        }
         var smallest = cases.GroupBy(c => c.Kind).Select(g => g.MinBy(c => c.Tokens * c.Batch)!).ToList();
         while (Stopwatch.GetElapsedTime(start) < JitWarmup)
         {

@@ -29,9 +29,9 @@ internal sealed record BenchCase(string Name, CaseKind Kind, int Tokens, int Bat
     /// encoder alone at every T. Iterations shrink with T so a full run stays within minutes;
     /// <paramref name="iterationScale"/> scales them (the smoke mode runs one of each).
     /// </summary>
-    public static IReadOnlyList<BenchCase> Standard(int vocabSize, int seed, double iterationScale, int[]? lengths = null)
+    public static IReadOnlyList<BenchCase> Standard(int vocabSize, int seed, double iterationScale)
     {
-        lengths ??= [8, 16, 32, 64, 128, 512];
+        int[] lengths = [8, 16, 32, 64, 128, 512];
         var rng = new Random(seed);
         var single = lengths.ToDictionary(t => t, t => new[] { RandomSequence(rng, t, vocabSize) });
         var batch8 = Enumerable.Range(0, 8).Select(_ => RandomSequence(rng, 32, vocabSize)).ToArray();

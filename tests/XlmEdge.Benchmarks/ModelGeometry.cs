@@ -5,8 +5,6 @@ namespace XlmEdge.Benchmarks;
 /// <summary>The sizes the benchmark needs from a checkpoint's config.json (HF XLMConfig names).</summary>
 internal sealed record ModelGeometry(int VocabSize, int EmbeddingSize, int Layers, int Heads)
 {
-    public int FeedForwardSize => 4 * EmbeddingSize;
-
     /// <summary>Weights of the linear layers of all blocks: q, k, v, out (d x d) and the FFN (2 x 4d x d).</summary>
     public long EncoderLinearParameters => (long)Layers * 12 * EmbeddingSize * EmbeddingSize;
 

@@ -36,14 +36,25 @@ internal sealed class MosesPunctNormalizer
 
     public string Normalize(string text)
     {
+        // No rule writes a parenthesis or a non-ASCII character, so rules that need one can be
+        // skipped for the whole pass when the input has none (the common case).
+        bool parentheses = text.AsSpan().ContainsAny('(', ')');
+        bool nonAscii = text.AsSpan().ContainsAnyExceptInRange('\0', '\x7F');
+
         // EXTRA_WHITESPACE
         text = text.Replace("\r", "", StringComparison.Ordinal);
-        text = text.Replace("(", " (", StringComparison.Ordinal);
-        text = text.Replace(")", ") ", StringComparison.Ordinal);
+        if (parentheses)
+        {
+            text = text.Replace("(", " (", StringComparison.Ordinal);
+            text = text.Replace(")", ") ", StringComparison.Ordinal);
+        }
         text = TextRules.CollapseSpaces(text);
-        text = TextRules.ReplaceBetween(text, ' ', s_closingParenthesis, s_afterParenthesis, "");
-        text = text.Replace("( ", "(", StringComparison.Ordinal);
-        text = text.Replace(" )", ")", StringComparison.Ordinal);
+        if (parentheses)
+        {
+            text = TextRules.ReplaceBetween(text, ' ', s_closingParenthesis, s_afterParenthesis, "");
+            text = text.Replace("( ", "(", StringComparison.Ordinal);
+            text = text.Replace(" )", ")", StringComparison.Ordinal);
+        }
         text = TextRules.ReplaceBetween(text, ' ', s_digit, s_percent, "");
         text = text.Replace(" :", ":", StringComparison.Ordinal);
         text = text.Replace(" ;", ";", StringComparison.Ordinal);
@@ -52,7 +63,35 @@ internal sealed class MosesPunctNormalizer
         text = text.Replace("`", "'", StringComparison.Ordinal);
         text = text.Replace("''", " \" ", StringComparison.Ordinal);
 
-        // NORMALIZE_UNICODE
+        if (nonAscii)
+        {
+            text = NormalizeUnicodeQuotesAndSpaces(text);
+        }
+        else
+        {
+            // All those groups do to ASCII text: collapse spaces (twice; once is enough) and '' -> ".
+            text = TextRules.CollapseSpaces(text);
+            text = text.Replace("''", "\"", StringComparison.Ordinal);
+        }
+
+        if (_englishQuoteComma)
+        {
+            text = MoveQuoteAfterCommasAndPeriods(text);
+        }
+        else if (_europeanQuoteComma)
+        {
+            text = text.Replace(",\"", "\",", StringComparison.Ordinal);
+            text = MoveQuoteBeforePeriods(text);
+        }
+
+        if (nonAscii)
+            text = ReplaceDigitSeparatedSpace(text, _digitGroupSeparator);
+        return PythonText.Strip(text);
+    }
+
+    // NORMALIZE_UNICODE, FRENCH_QUOTES and HANDLE_PSEUDO_SPACES.
+    private static string NormalizeUnicodeQuotesAndSpaces(string text)
+    {
         text = text.Replace("„", "\"", StringComparison.Ordinal);
         text = text.Replace("“", "\"", StringComparison.Ordinal);
         text = text.Replace("”", "\"", StringComparison.Ordinal);
@@ -87,20 +126,7 @@ internal sealed class MosesPunctNormalizer
         text = text.Replace("\u00A0!", "!", StringComparison.Ordinal);
         text = text.Replace("\u00A0;", ";", StringComparison.Ordinal);
         text = text.Replace(",\u00A0", ", ", StringComparison.Ordinal);
-        text = TextRules.CollapseSpaces(text);
-
-        if (_englishQuoteComma)
-        {
-            text = MoveQuoteAfterCommasAndPeriods(text);
-        }
-        else if (_europeanQuoteComma)
-        {
-            text = text.Replace(",\"", "\",", StringComparison.Ordinal);
-            text = MoveQuoteBeforePeriods(text);
-        }
-
-        text = ReplaceDigitSeparatedSpace(text, _digitGroupSeparator);
-        return PythonText.Strip(text);
+        return TextRules.CollapseSpaces(text);
     }
 
     // re.sub(r'"([,.]+)', r'\1"')

@@ -18,7 +18,12 @@ namespace XlmEdge.Tokenization;
 /// (when the model lowercases) lowercasing with accent removal, and byte-pair encoding.</para>
 /// <para>Thread safety: all members may be called concurrently from several threads. The
 /// per-word BPE cache is a bounded concurrent dictionary.</para>
-/// <para>Input is limited to <see cref="MaxTextLength"/> UTF-16 code units per call.</para>
+/// <para>Input is limited to <see cref="MaxTextLength"/> UTF-16 code units per call; longer
+/// text is rejected with <see cref="InvalidInputException"/> before any work.</para>
+/// <para>Unicode properties (categories, case mappings, NFD) come from .NET, whose Unicode
+/// version is newer than the reference's (Python 3.11, Unicode 14.0): text with characters
+/// assigned after Unicode 14.0 can tokenize differently (the reference deletes them as
+/// unassigned).</para>
 /// </remarks>
 public sealed class XlmTokenizer
 {

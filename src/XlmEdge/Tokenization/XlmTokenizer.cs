@@ -136,6 +136,9 @@ public sealed class XlmTokenizer
         return _tokens[id];
     }
 
+    /// <summary>Whether <paramref name="id"/> is one of the special tokens (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
+    public bool IsSpecial(int id) => Array.IndexOf(_specialIds, id) >= 0;
+
     /// <summary>The id of <paramref name="language"/> in this model.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="language"/> is null.</exception>
     /// <exception cref="InvalidInputException">The model has no such language.</exception>

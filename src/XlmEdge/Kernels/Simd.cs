@@ -1,0 +1,272 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace XlmEdge.Kernels;
+
+/// <summary>
+/// One vector width seen through static abstract members, so each kernel is written once as a
+/// generic method and the JIT specialises it per width (as TensorPrimitives does with its operators).
+/// </summary>
+/// <typeparam name="TVec">The vector of floats of this width.</typeparam>
+internal interface ISimd<TVec> where TVec : struct
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Count { get; }
+
+    static abstract TVec Zero { get; }
+
+    static abstract TVec Broadcast(float value);
+
+    static abstract TVec Load(ref readonly float source);
+
+    static abstract void Store(TVec value, ref float destination);
+
+    /// <summary>Loads <see cref="Count"/> fp16 values and widens them to fp32 (exact for finite values).</summary>
+    static abstract TVec LoadHalf(ref readonly Half source);
+
+    static abstract TVec Add(TVec a, TVec b);
+
+    static abstract TVec Subtract(TVec a, TVec b);
+
+    static abstract TVec Multiply(TVec a, TVec b);
+
+    static abstract TVec Divide(TVec a, TVec b);
+
+    static abstract TVec Max(TVec a, TVec b);
+
+    static abstract TVec Abs(TVec a);
+
+    /// <summary>a * b + c with one rounding.</summary>
+    static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
+
+    static abstract TVec Exp(TVec x);
+
+    /// <summary>Lane-wise x &lt; 0 ? ifNegative : otherwise.</summary>
+    static abstract TVec SelectNegative(TVec x, TVec ifNegative, TVec otherwise);
+
+    static abstract float Sum(TVec v);
+
+    static abstract float MaxAcross(TVec v);
+}
+
+/// <summary>
+/// fp16 -> fp32 by bit arithmetic (.NET 10 exposes no F16C/VCVTPH2PS intrinsic): sign-extend the
+/// 16 bits to 32, shift left by 13 so the exponent and mantissa land in fp32 position (the sign copies
+/// land in bits 28..31), keep bit 31 and bits 13..27, and scale by 2^112 to rebias the exponent.
+/// Exact for normals and subnormals; Inf/NaN (which the packer rejects) become large finite values.
+/// </summary>
+internal static class HalfBits
+{
+    public const int Mask = unchecked((int)0x8FFFE000);
+
+    public const float Scale = 5.192296858534828e33f; // 2^112
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Finish(Vector128<int> signExtended) =>
+        ((signExtended << 13) & Vector128.Create(Mask)).AsSingle() * Vector128.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Finish(Vector256<int> signExtended) =>
+        ((signExtended << 13) & Vector256.Create(Mask)).AsSingle() * Vector256.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Finish(Vector512<int> signExtended) =>
+        ((signExtended << 13) & Vector512.Create(Mask)).AsSingle() * Vector512.Create(Scale);
+
+    /// <summary>The scalar form of the same arithmetic (used by the scalar twins' tests).</summary>
+    public static float ToSingle(Half value)
+    {
+        int bits = (short)BitConverter.HalfToInt16Bits(value);
+        return BitConverter.Int32BitsToSingle((bits << 13) & Mask) * Scale;
+    }
+}
+
+internal readonly struct Simd128 : ISimd<Vector128<float>>
+{
+    public static int Count => Vector128<float>.Count;
+
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(ref readonly float source) => Vector128.LoadUnsafe(in source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LoadHalf(ref readonly Half source)
+    {
+        var packed = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(in Unsafe.As<Half, byte>(ref Unsafe.AsRef(in source)))).AsInt16();
+        Vector128<int> wide;
+        if (Sse41.IsSupported)
+            wide = Sse41.ConvertToVector128Int32(packed);
+        else if (AdvSimd.IsSupported)
+            wide = AdvSimd.SignExtendWideningLower(packed.GetLower());
+        else
+            wide = Vector128.WidenLower(packed);
+        return HalfBits.Finish(wide);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Abs(Vector128<float> a) => Vector128.Abs(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> x) => Vector128.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SelectNegative(Vector128<float> x, Vector128<float> ifNegative, Vector128<float> otherwise) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<float>.Zero), ifNegative, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector128<float> v) => Vector128.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector128<float> v)
+    {
+        var m = Vector128.Max(v, Vector128.Shuffle(v, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(m.GetElement(0), m.GetElement(1));
+    }
+}
+
+internal readonly struct Simd256 : ISimd<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(ref readonly float source) => Vector256.LoadUnsafe(in source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadHalf(ref readonly Half source)
+    {
+        var packed = Vector128.LoadUnsafe(in Unsafe.As<Half, short>(ref Unsafe.AsRef(in source)));
+        var wide = Avx2.IsSupported
+            ? Avx2.ConvertToVector256Int32(packed)
+            : Vector256.Create(Vector128.WidenLower(packed), Vector128.WidenUpper(packed));
+        return HalfBits.Finish(wide);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Abs(Vector256<float> a) => Vector256.Abs(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> SelectNegative(Vector256<float> x, Vector256<float> ifNegative, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), ifNegative, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector256<float> v) => Simd128.MaxAcross(Vector128.Max(v.GetLower(), v.GetUpper()));
+}
+
+internal readonly struct Simd512 : ISimd<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ref readonly float source) => Vector512.LoadUnsafe(in source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadHalf(ref readonly Half source)
+    {
+        var packed = Vector256.LoadUnsafe(in Unsafe.As<Half, short>(ref Unsafe.AsRef(in source)));
+        var wide = Avx512F.IsSupported
+            ? Avx512F.ConvertToVector512Int32(packed)
+            : Vector512.Create(Vector256.WidenLower(packed), Vector256.WidenUpper(packed));
+        return HalfBits.Finish(wide);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Abs(Vector512<float> a) => Vector512.Abs(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x) => Vector512.Exp(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SelectNegative(Vector512<float> x, Vector512<float> ifNegative, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), ifNegative, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector512<float> v) => Simd256.MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
+}

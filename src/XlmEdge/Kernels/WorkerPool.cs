@@ -1,0 +1,190 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+
+namespace XlmEdge.Kernels;
+
+/// <summary>One parallel-for body.</summary>
+internal interface IParallelJob
+{
+    /// <summary>Runs item <paramref name="index"/> on worker <paramref name="worker"/> (0 = the calling thread).</summary>
+    void Execute(int index, int worker);
+}
+
+/// <summary>
+/// Persistent worker threads (Threads - 1 background workers plus the calling thread) reused for every
+/// kernel call. <see cref="For{TJob}"/> hands the workers a pointer to the caller's job struct and a
+/// function pointer to the job's generic runner, so a call allocates nothing. Items are claimed one at
+/// a time from a shared counter, so a core that is busy with someone else's work simply takes fewer.
+/// </summary>
+/// <remarks>
+/// Workers spin for a short while after each call before blocking on a semaphore: the forward pass
+/// issues kernel calls back to back, and an OS wake-up per call would cost more than small kernels.
+/// One caller at a time: the pool and its scratch buffers are not for concurrent use (a second
+/// concurrent caller gets an <see cref="InvalidOperationException"/>); jobs must not call back into the pool.
+/// </remarks>
+internal sealed unsafe class WorkerPool : IDisposable
+{
+    private const int SpinIterations = 20_000;
+
+    private readonly Thread[] _workers;
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly float[][] _scratch;
+
+    private delegate*<void*, int, int, void> _run;
+    private void* _job;
+    private int _count;
+    private int _next;
+    private int _remaining;
+    private int _generation;
+    private int _sleepers;
+    private int _busy;
+    private volatile bool _disposed;
+    private Exception? _error;
+    private float[] _shared = [];
+
+    /// <summary>Starts <paramref name="threads"/> - 1 background workers.</summary>
+    public WorkerPool(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(threads, 1024);
+        Threads = threads;
+        _scratch = new float[threads][];
+        for (int i = 0; i < threads; i++)
+            _scratch[i] = [];
+        _workers = new Thread[threads - 1];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            int worker = i + 1;
+            _workers[i] = new Thread(() => WorkerLoop(worker)) { IsBackground = true, Name = $"XlmEdge worker {worker}" };
+            _workers[i].Start();
+        }
+    }
+
+    /// <summary>Number of threads that run items, the calling thread included.</summary>
+    public int Threads { get; }
+
+    /// <summary>Runs <c>job.Execute(i, worker)</c> for i in [0, count) across the pool and returns when all are done.</summary>
+    public void For<TJob>(int count, ref TJob job) where TJob : struct, IParallelJob, allows ref struct
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (count <= 0)
+            return;
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException("WorkerPool is already running a job: it takes one caller at a time and jobs must not call back into it.");
+        try
+        {
+            if (_workers.Length == 0 || count == 1)
+            {
+                for (int i = 0; i < count; i++)
+                    job.Execute(i, 0);
+                return;
+            }
+            _run = &Runner<TJob>.Run;
+            _job = Unsafe.AsPointer(ref job);
+            _count = count;
+            _next = 0;
+            _error = null;
+            Volatile.Write(ref _remaining, _workers.Length);
+            Interlocked.Increment(ref _generation);
+            int sleepers = Volatile.Read(ref _sleepers);
+            if (sleepers > 0)
+                _wake.Release(sleepers);
+
+            RunItems(0);
+
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref _remaining) != 0)
+                spinner.SpinOnce(sleep1Threshold: -1);
+            _job = null;
+            if (_error is { } error)
+                ExceptionDispatchInfo.Throw(error);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>Per-worker scratch of at least <paramref name="length"/> floats; grow it from the caller with <see cref="EnsureScratch"/> first.</summary>
+    public Span<float> Scratch(int worker, int length) => _scratch[worker].AsSpan(0, length);
+
+    /// <summary>Grows every worker's scratch to <paramref name="length"/> floats (allocates only when growing).</summary>
+    public void EnsureScratch(int length)
+    {
+        for (int i = 0; i < _scratch.Length; i++)
+            if (_scratch[i].Length < length)
+                _scratch[i] = GC.AllocateUninitializedArray<float>(length, pinned: false);
+    }
+
+    /// <summary>A caller-side buffer of at least <paramref name="length"/> floats shared by all workers during one call.</summary>
+    public Span<float> Shared(int length)
+    {
+        if (_shared.Length < length)
+            _shared = GC.AllocateUninitializedArray<float>(length);
+        return _shared.AsSpan(0, length);
+    }
+
+    /// <summary>Stops the workers.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        Interlocked.Increment(ref _generation);
+        if (_workers.Length > 0)
+            _wake.Release(_workers.Length);
+        foreach (var worker in _workers)
+            worker.Join();
+        _wake.Dispose();
+    }
+
+    private void RunItems(int worker)
+    {
+        int count = _count;
+        var run = _run;
+        void* job = _job;
+        int index;
+        while ((index = Interlocked.Increment(ref _next) - 1) < count)
+        {
+            try
+            {
+                run(job, index, worker);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+        }
+    }
+
+    private void WorkerLoop(int worker)
+    {
+        int seen = 0;
+        while (true)
+        {
+            int generation = Volatile.Read(ref _generation);
+            for (int spin = 0; spin < SpinIterations && generation == seen; spin++)
+            {
+                Thread.SpinWait(8);
+                generation = Volatile.Read(ref _generation);
+            }
+            if (generation == seen)
+            {
+                Interlocked.Increment(ref _sleepers);
+                while ((generation = Volatile.Read(ref _generation)) == seen)
+                    _wake.Wait();
+                Interlocked.Decrement(ref _sleepers);
+            }
+            seen = generation;
+            if (_disposed)
+                return;
+            RunItems(worker);
+            Interlocked.Decrement(ref _remaining);
+        }
+    }
+
+    private static class Runner<TJob> where TJob : struct, IParallelJob, allows ref struct
+    {
+        public static void Run(void* job, int index, int worker) => Unsafe.AsRef<TJob>(job).Execute(index, worker);
+    }
+}

@@ -1,0 +1,369 @@
+using System.Text;
+using XlmEdge.Kernels;
+using XlmEdge.Model;
+using XlmEdge.Tokenization;
+using XlmEdge.Weights;
+
+namespace XlmEdge;
+
+/// <summary>Options for <see cref="XlmModel.Load"/>.</summary>
+public sealed class XlmModelOptions
+{
+    /// <summary>Threads that run the kernels, the calling thread included; default: one per core.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+}
+
+/// <summary>
+/// An XLM masked-language model mapped from a GGUF file made by <c>xlmedge-weights pack</c>.
+/// </summary>
+/// <remarks>
+/// Loading maps the file read-only and checks every tensor's name and shape; the weights are used
+/// in place, so the file must stay on disk while the model is open. Every method is thread-safe:
+/// concurrent calls are serialised, because each call already uses all <see cref="XlmModelOptions.Threads"/>.
+/// After the first call of a given size, a call allocates only the results it returns.
+/// </remarks>
+public sealed class XlmModel : IDisposable
+{
+    /// <summary>Most masks one call may fill (over all inputs of a batch).</summary>
+    public const int MaxMasksPerCall = 64;
+
+    private readonly GgufFile _file;
+    private readonly WorkerPool _pool;
+    private readonly XlmWeights _weights;
+    private readonly XlmEncoder _encoder;
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    // Per-call buffers, grown to the largest call seen and reused.
+    private int[] _packedIds = new int[512];
+    private int[] _lengths = new int[8];
+    private int[] _languages = new int[8];
+    private int[] _maskRows = new int[MaxMasksPerCall];
+    private float[] _maskHidden = [];
+    private float[] _logits = [];
+    private int[] _topK = [];
+    private readonly StringBuilder _sequence = new();
+
+    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, int threads)
+    {
+        _file = file;
+        Config = config;
+        Tokenizer = tokenizer;
+        _weights = weights;
+        _pool = new WorkerPool(threads);
+        _encoder = new XlmEncoder(config, weights, _pool);
+    }
+
+    /// <summary>The model's hyper-parameters.</summary>
+    public XlmConfig Config { get; }
+
+    /// <summary>The model's tokenizer (vocabulary and merges come from the same file).</summary>
+    public XlmTokenizer Tokenizer { get; }
+
+    /// <summary>Maps a GGUF model file and prepares it for inference.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ModelFileException">The file is malformed or not an XLM model.</exception>
+    public static XlmModel Load(string path, XlmModelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        options ??= new XlmModelOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Threads, 1, nameof(options.Threads));
+        var file = GgufFile.Open(path);
+        try
+        {
+            var config = XlmConfig.FromGguf(file);
+            var tokenizer = ModelFile.CreateTokenizer(file, config);
+            var weights = XlmWeights.Bind(file, config);
+            return new XlmModel(file, config, tokenizer, weights, options.Threads);
+        }
+        catch (ModelFileException e)
+        {
+            file.Dispose();
+            throw new ModelFileException($"{path}: {e.Message}", e);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Predicts the tokens behind every mask of <paramref name="text"/>.</summary>
+    /// <exception cref="InvalidInputException">Unknown language, no mask, too many masks, or more tokens than the context.</exception>
+    public FillMaskResult FillMask(string text, string language, int topK = 5) =>
+        FillMask([new FillMaskInput(text, language)], topK)[0];
+
+    /// <summary>Fills several texts in one pass; each result equals (within float rounding) a call on that text alone.</summary>
+    public IReadOnlyList<FillMaskResult> FillMask(IReadOnlyList<FillMaskInput> inputs, int topK = 5)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var encoded = new TokenizedText[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"input {i} is null");
+            encoded[i] = Tokenizer.Encode(input.Text, input.Language);
+        }
+        var ids = new int[encoded.Length][];
+        var languages = new int[encoded.Length];
+        for (int i = 0; i < encoded.Length; i++)
+        {
+            ids[i] = [.. encoded[i].Ids];
+            languages[i] = encoded[i].LanguageId;
+        }
+        return Run(ids, languages, topK, i => encoded[i].Tokens);
+    }
+
+    /// <summary>Fill-mask on model input ids (&lt;s&gt; ... &lt;/s&gt; included), for callers that tokenize themselves.</summary>
+    public FillMaskResult FillMaskIds(ReadOnlySpan<int> inputIds, int languageId, int topK = 5) =>
+        Run([inputIds.ToArray()], [languageId], topK, tokens: null)[0];
+
+    /// <summary>Batched <see cref="FillMaskIds(ReadOnlySpan{int}, int, int)"/>.</summary>
+    public IReadOnlyList<FillMaskResult> FillMaskIds(IReadOnlyList<int[]> batchInputIds, IReadOnlyList<int> languageIds, int topK = 5)
+    {
+        ArgumentNullException.ThrowIfNull(batchInputIds);
+        ArgumentNullException.ThrowIfNull(languageIds);
+        if (batchInputIds.Count != languageIds.Count)
+            throw new ArgumentException("one language id per input is needed", nameof(languageIds));
+        return Run(batchInputIds, languageIds, topK, tokens: null);
+    }
+
+    /// <summary>The final hidden states of <paramref name="text"/>.</summary>
+    public EncodedText Encode(string text, string language)
+    {
+        var tokenized = Tokenizer.Encode(text, language);
+        int[] ids = [.. tokenized.Ids];
+        var hidden = new float[ids.Length * Config.EmbeddingDimension];
+        EncodeIds(ids, tokenized.LanguageId, hidden);
+        return new EncodedText(ids, Config.EmbeddingDimension, hidden);
+    }
+
+    /// <summary>Writes the final hidden states [inputIds.Length, d] of one input into <paramref name="hidden"/>; allocates nothing.</summary>
+    public void EncodeIds(ReadOnlySpan<int> inputIds, int languageId, Span<float> hidden)
+    {
+        CheckIds(inputIds, 0);
+        CheckLanguage(languageId);
+        int d = Config.EmbeddingDimension;
+        if (hidden.Length < inputIds.Length * d)
+            throw new ArgumentException($"hidden needs {inputIds.Length * d} floats", nameof(hidden));
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Span<int> lengths = [inputIds.Length];
+            Span<int> languages = [languageId];
+            _encoder.Encode(inputIds, lengths, languages).CopyTo(hidden);
+        }
+    }
+
+    /// <summary>Releases the worker threads and the file mapping.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            _pool.Dispose();
+            _file.Dispose();
+        }
+    }
+
+    private IReadOnlyList<FillMaskResult> Run(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int topK,
+        Func<int, IReadOnlyList<string>>? tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.VocabularySize);
+        if (inputs.Count == 0)
+            return [];
+        int total = 0, masks = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var ids = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"input {i} is null");
+            CheckIds(ids, i);
+            CheckLanguage(languages[i]);
+            int m = ids.AsSpan().Count(Config.MaskId);
+            if (m == 0)
+                throw new InvalidInputException(Prefix(inputs.Count, i) + $"there is no mask token ({Tokenizer.TokenOf(Config.MaskId)}) to fill");
+            masks += m;
+            total += ids.Length;
+        }
+        if (masks > MaxMasksPerCall)
+            throw new InvalidInputException($"{masks} masks in one call; at most {MaxMasksPerCall} are allowed");
+
+        lock (_gate)
+        {
+            var logits = EncodeAndProject(inputs, languages, total);
+            var results = new FillMaskResult[inputs.Count];
+            int row = 0;
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                var ids = inputs[i];
+                var predictions = new List<MaskPrediction>();
+                for (int p = 0; p < ids.Length; p++)
+                {
+                    if (ids[p] != Config.MaskId)
+                        continue;
+                    var rowLogits = logits.Slice(row * Config.VocabularySize, Config.VocabularySize);
+                    predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK)));
+                    row++;
+                }
+                results[i] = new FillMaskResult(tokens?.Invoke(i) ?? TokensOf(ids), ids, predictions);
+            }
+            return results;
+        }
+    }
+
+    /// <summary>The full logit rows [masks][V] of every mask, in input order (for tests and diagnostics).</summary>
+    internal float[][] MaskLogits(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages)
+    {
+        int total = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            CheckIds(inputs[i], i);
+            CheckLanguage(languages[i]);
+            total += inputs[i].Length;
+        }
+        lock (_gate)
+        {
+            var logits = EncodeAndProject(inputs, languages, total);
+            int v = Config.VocabularySize;
+            var rows = new float[logits.Length / v][];
+            for (int m = 0; m < rows.Length; m++)
+                rows[m] = logits.Slice(m * v, v).ToArray();
+            return rows;
+        }
+    }
+
+    /// <summary>Packs the inputs back to back, runs the encoder and the output layer at the masks. Caller holds the lock.</summary>
+    private ReadOnlySpan<float> EncodeAndProject(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int total)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Grow(ref _packedIds, total);
+        Grow(ref _lengths, inputs.Count);
+        Grow(ref _languages, inputs.Count);
+        int at = 0, maskCount = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var ids = inputs[i];
+            ids.CopyTo(_packedIds, at);
+            _lengths[i] = ids.Length;
+            _languages[i] = languages[i];
+            for (int p = 0; p < ids.Length; p++)
+            {
+                if (ids[p] == Config.MaskId)
+                    _maskRows[maskCount++] = at + p;
+            }
+            at += ids.Length;
+        }
+
+        var hidden = _encoder.Encode(_packedIds.AsSpan(0, total), _lengths.AsSpan(0, inputs.Count), _languages.AsSpan(0, inputs.Count));
+        return ProjectMasks(hidden, maskCount);
+    }
+
+    /// <summary>logits[M, V] = hidden[mask rows] E^T + b: the output layer only where it is needed.</summary>
+    private ReadOnlySpan<float> ProjectMasks(ReadOnlySpan<float> hidden, int maskCount)
+    {
+        int d = Config.EmbeddingDimension;
+        Grow(ref _maskHidden, maskCount * d);
+        Grow(ref _logits, maskCount * Config.VocabularySize);
+        for (int m = 0; m < maskCount; m++)
+            hidden.Slice(_maskRows[m] * d, d).CopyTo(_maskHidden.AsSpan(m * d, d));
+        var logits = _logits.AsSpan(0, maskCount * Config.VocabularySize);
+        _weights.WordEmbeddings.Linear(_pool, _maskHidden.AsSpan(0, maskCount * d), maskCount, _weights.OutputBias.Span, logits);
+        return logits;
+    }
+
+    private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK)
+    {
+        Grow(ref _topK, topK);
+        var best = _topK.AsSpan(0, topK);
+        TopK.Select(logits, best);
+        float logSumExp = Softmax.LogSumExp(logits);
+        bool singleMask = ids.AsSpan().Count(Config.MaskId) == 1;
+        var candidates = new FillMaskCandidate[topK];
+        for (int c = 0; c < topK; c++)
+        {
+            int id = best[c];
+            candidates[c] = new FillMaskCandidate(id, Tokenizer.TokenOf(id), Math.Exp((double)logits[id] - logSumExp),
+                logits[id], Sequence(ids, position, id, skipSpecial: singleMask));
+        }
+        return candidates;
+    }
+
+    /// <summary>
+    /// The input with <paramref name="id"/> in place of the mask at <paramref name="position"/>, decoded
+    /// as Hugging Face's pipeline does: special tokens dropped when there is one mask, kept (so
+    /// the other masks stay visible) when there are several.
+    /// </summary>
+    private string Sequence(int[] ids, int position, int id, bool skipSpecial)
+    {
+        var text = _sequence.Clear();
+        for (int p = 0; p < ids.Length; p++)
+        {
+            int token = p == position ? id : ids[p];
+            bool special = Tokenizer.IsSpecial(token);
+            if (special && skipSpecial)
+                continue;
+            ReadOnlySpan<char> s = Tokenizer.TokenOf(token);
+            if (special)
+            {
+                AppendSpace(text);
+                text.Append(s).Append(' ');
+            }
+            else if (s.EndsWith("</w>"))
+            {
+                text.Append(s[..^4]);
+                AppendSpace(text);
+            }
+            else
+                text.Append(s);
+        }
+        while (text.Length > 0 && text[^1] == ' ')
+            text.Length--;
+        return text.ToString();
+    }
+
+    /// <summary>One space between words, none at the start: the spacing of HF's join-and-strip.</summary>
+    private static void AppendSpace(StringBuilder text)
+    {
+        if (text.Length > 0 && text[^1] != ' ')
+            text.Append(' ');
+    }
+
+    private string[] TokensOf(int[] ids)
+    {
+        int start = ids.Length > 0 && ids[0] == Tokenizer.BosId ? 1 : 0;
+        int end = ids.Length > start && ids[^1] == Tokenizer.EosId ? ids.Length - 1 : ids.Length;
+        var tokens = new string[end - start];
+        for (int i = start; i < end; i++)
+            tokens[i - start] = Tokenizer.TokenOf(ids[i]);
+        return tokens;
+    }
+
+    private void CheckIds(ReadOnlySpan<int> ids, int index)
+    {
+        if (ids.IsEmpty)
+            throw new InvalidInputException($"input {index} is empty");
+        if (ids.Length > Config.ContextLength)
+            throw new InvalidInputException(
+                $"input {index} is {ids.Length} tokens long; the model takes at most {Config.ContextLength} tokens, <s> and </s> included");
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)Config.VocabularySize)
+                throw new InvalidInputException($"input {index} has token id {id}, outside the vocabulary of {Config.VocabularySize}");
+        }
+    }
+
+    private void CheckLanguage(int languageId)
+    {
+        if ((uint)languageId >= (uint)Config.Languages.Count)
+            throw new InvalidInputException($"language id {languageId} is not one of the model's {Config.Languages.Count} languages ({string.Join(", ", Config.Languages)})");
+    }
+
+    private static string Prefix(int count, int index) => count == 1 ? "" : $"input {index}: ";
+
+    private static void Grow<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+            buffer = new T[Math.Max(length, buffer.Length * 2)];
+    }
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics;
+
+namespace XlmEdge.Benchmarks;
+
+/// <summary>
+/// The measuring loop of a child process: one engine, every case it supports, warm-up first,
+/// then one Stopwatch reading per timed call. Runs in its own process so that each engine's
+/// peak resident set is its own and no engine's idle worker threads compete with another's.
+/// </summary>
+internal static class EngineSweep
+{
+    /// <summary>Long enough for tiered JIT to finish compiling the hot methods at full optimization.</summary>
+    private static readonly TimeSpan JitWarmup = TimeSpan.FromSeconds(2);
+
+    public static EngineResult Run(IBenchEngine engine, string runtime, int threads, double loadMs, IReadOnlyList<BenchCase> cases, bool warmJit, TextWriter log)
+    {
+        var supported = cases.Where(c => engine.Supports(c.Kind)).ToList();
+        if (warmJit)
+            WarmUp(engine, supported);
+
+        var results = new List<CaseResult>();
+        foreach (var c in supported)
+        {
+            engine.Prepare(c);
+            for (var i = 0; i < c.Warmup; i++)
+                engine.Run();
+            var times = new double[c.Iterations];
+            for (var i = 0; i < c.Iterations; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                engine.Run();
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+            results.Add(new CaseResult(c.Name, times, engine.Collect()));
+            log.WriteLine($"  {engine.Name,-12} {c.Name,-24} median {Stats.Median(times),9:F2} ms  p90 {Stats.P90(times),9:F2} ms  (n={times.Length})");
+        }
+        return new EngineResult(engine.Name, runtime, threads, loadMs, ProcessMemory.PeakResidentKb(), results);
+    }
+
+    /// <summary>Runs the smallest case of each kind repeatedly for <see cref="JitWarmup"/>.</summary>
+    private static void WarmUp(IBenchEngine engine, List<BenchCase> cases)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var smallest = cases.GroupBy(c => c.Kind).Select(g => g.MinBy(c => c.Tokens * c.Batch)!).ToList();
+        while (Stopwatch.GetElapsedTime(start) < JitWarmup)
+        {
+            foreach (var c in smallest)
+            {
+                engine.Prepare(c);
+                engine.Run();
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using XlmEdge.Kernels;
+
+namespace XlmEdge.Tests.Kernels;
+
+public class ActivationTests
+{
+    [Fact]
+    public void ReferenceErfcMatchesKnownIdentities()
+    {
+        // erfc(0) = 1, erfc(-z) = 2 - erfc(z), and series and continued fraction agree where they meet.
+        Assert.Equal(1.0, KernelData.Erfc(0), 15);
+        Assert.Equal(2 - KernelData.Erfc(1.3), KernelData.Erfc(-1.3), 15);
+        double below = KernelData.Erfc(2 - 1e-12), above = KernelData.Erfc(2);
+        Assert.True(Math.Abs(below - above) < 1e-13, $"{below} vs {above}"); // far below the 1e-6 the GELU test checks
+        // erfc(1) = 0.157299207050285130658... (Abramowitz & Stegun table 7.1)
+        Assert.Equal(0.15729920705028513, KernelData.Erfc(1), 15);
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelData.Paths), MemberType = typeof(KernelData))]
+    public void GeluIsWithin1e6OfExactOnDenseGridAndRandomValues(string width)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var inputs = new List<float>();
+        for (int i = -200_000; i <= 200_000; i++)
+            inputs.Add(i * 5e-5f);
+        var random = new Random(7);
+        for (int i = 0; i < 100_000; i++)
+            inputs.Add((float)(random.NextDouble() * 20 - 10));
+        inputs.AddRange([-1e4f, -100f, -30f, 30f, 100f, 1e4f, 0f, -0f, 1e-30f, -1e-30f]);
+        var x = inputs.ToArray();
+        Activations.Gelu(path, x);
+        double worst = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            double exact = KernelData.Gelu(inputs[i]);
+            double error = Math.Abs(x[i] - exact);
+            Assert.True(error <= 1e-6 * Math.Max(1, Math.Abs(exact) / 10), $"GELU({inputs[i]:R}) = {x[i]:R}, exact {exact:R} ({path})");
+            if (Math.Abs(inputs[i]) <= 10)
+                worst = Math.Max(worst, error);
+        }
+        Assert.True(worst <= 1e-6, $"worst error on [-10, 10]: {worst}");
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelData.Paths), MemberType = typeof(KernelData))]
+    public void HalfConversionIsExactForEveryFiniteHalf(string width)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var all = new List<Half>();
+        for (int bits = 0; bits < 65536; bits++)
+        {
+            var h = BitConverter.UInt16BitsToHalf((ushort)bits);
+            if (Half.IsFinite(h))
+                all.Add(h);
+        }
+        all.Add((Half)1.5f); // odd length: exercises the scalar tail
+        var src = all.ToArray();
+        var dst = new float[src.Length];
+        HalfConversion.ToSingle(path, src, dst);
+        for (int i = 0; i < src.Length; i++)
+            Assert.Equal(BitConverter.SingleToInt32Bits((float)src[i]), BitConverter.SingleToInt32Bits(dst[i]));
+    }
+
+    [Fact]
+    public void HalfConversionRejectsShortDestination() =>
+        Assert.Throws<ArgumentException>(() => HalfConversion.ToSingle(new Half[4], new float[3]));
+}

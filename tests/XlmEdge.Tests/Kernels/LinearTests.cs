@@ -1,0 +1,102 @@
+using XlmEdge.Kernels;
+
+namespace XlmEdge.Tests.Kernels;
+
+public class LinearTests
+{
+    public static TheoryData<string, int, int, int> Shapes()
+    {
+        var data = new TheoryData<string, int, int, int>();
+        var shapes = new (int T, int K, int N)[]
+        {
+            (1, 1, 1), (1, 7, 5), (2, 33, 13), (3, 1024, 9), (4, 33, 7), (5, 7, 31), (17, 33, 13),
+            (17, 1, 6), (16, 1024, 50), (33, 300, 19), (40, 513, 37), (8, 64, 64),
+        };
+        foreach (var path in CpuFeatures.AllPaths)
+            foreach (var (t, k, n) in shapes)
+                data.Add(path.ToString(), t, k, n);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void HalfWeightsMatchScalarTwin(string width, int T, int K, int N)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var random = new Random(T * 7919 + K * 31 + N);
+        var x = KernelData.Floats(random, T * K, 2f);
+        var w = KernelData.Halves(random, N * K, 0.5f);
+        var bias = KernelData.Floats(random, N);
+        var wide = w.Select(h => (float)h).ToArray();
+        foreach (var activation in new[] { Activation.None, Activation.Gelu })
+            foreach (int threads in new[] { 1, 2, 3 })
+            {
+                using var pool = new WorkerPool(threads);
+                var expected = new float[T * N];
+                var actual = new float[T * N];
+                Linear.ForwardScalar(x, T, K, w, N, bias, expected, activation);
+                Linear.Forward(path, pool, x, T, K, w, N, bias, actual, activation);
+                AssertClose(expected, actual, x, wide, bias, T, K, N, activation);
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void SingleWeightsMatchScalarTwin(string width, int T, int K, int N)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var random = new Random(T * 7919 + K * 31 + N + 1);
+        var x = KernelData.Floats(random, T * K, 2f);
+        var w = KernelData.Floats(random, N * K, 0.5f);
+        using var pool = new WorkerPool(2);
+        var expected = new float[T * N];
+        var actual = new float[T * N];
+        Linear.ForwardScalar(x, T, K, w, N, [], expected);
+        Linear.Forward(path, pool, x, T, K, w, N, [], actual);
+        AssertClose(expected, actual, x, w, [], T, K, N, Activation.None);
+    }
+
+    [Fact]
+    public void ScalarTwinComputesTheDefinition()
+    {
+        // 2 tokens, K = 3, N = 2, with values exact in fp16 and fp32.
+        float[] x = [1, 2, 3, -1, 0.5f, 4];
+        Half[] w = [(Half)1, (Half)0, (Half)(-1), (Half)0.25f, (Half)2, (Half)0.5f];
+        float[] bias = [10, -10];
+        var y = new float[4];
+        Linear.ForwardScalar(x, 2, 3, w, 2, bias, y);
+        Assert.Equal([1 - 3 + 10, 0.25f + 4 + 1.5f - 10, -1 - 4 + 10, -0.25f + 1 + 2 - 10], y);
+    }
+
+    [Fact]
+    public void RejectsMisshapedArguments()
+    {
+        using var pool = new WorkerPool(1);
+        Assert.Throws<ArgumentException>(() => Linear.Forward(pool, new float[5], 2, 3, new Half[6], 2, [], new float[4]));
+        Assert.Throws<ArgumentException>(() => Linear.Forward(pool, new float[6], 2, 3, new Half[5], 2, [], new float[4]));
+        Assert.Throws<ArgumentException>(() => Linear.Forward(pool, new float[6], 2, 3, new Half[6], 2, new float[1], new float[4]));
+        Assert.Throws<ArgumentException>(() => Linear.Forward(pool, new float[6], 2, 3, new Half[6], 2, [], new float[3]));
+    }
+
+    /// <summary>
+    /// Two fp32 dot products of the same K terms summed in different orders differ by at most
+    /// 2·γ(K+1)·(Σ|x_k w_k| + |b|), γ(n) = n·u/(1 - n·u) (Higham, Accuracy and Stability, §3.1).
+    /// GELU's slope is below 1.13, and each GELU is within 1e-6 of the exact one (ActivationTests).
+    /// </summary>
+    private static void AssertClose(float[] expected, float[] actual, float[] x, float[] w, float[] bias, int T, int K, int N, Activation activation)
+    {
+        double gamma = (K + 1) * KernelData.U / (1 - (K + 1) * KernelData.U);
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++)
+            {
+                double magnitude = bias.Length > 0 ? Math.Abs(bias[n]) : 0;
+                for (int k = 0; k < K; k++)
+                    magnitude += Math.Abs((double)x[t * K + k] * w[n * K + k]);
+                double bound = 2 * gamma * magnitude;
+                if (activation == Activation.Gelu)
+                    bound = 1.13 * bound + 2e-6;
+                double error = Math.Abs(expected[t * N + n] - actual[t * N + n]);
+                Assert.True(error <= bound, $"y[{t},{n}] = {actual[t * N + n]}, scalar twin {expected[t * N + n]} (bound {bound})");
+            }
+    }
+}

@@ -1,0 +1,109 @@
+using XlmEdge.Kernels;
+
+namespace XlmEdge.Tests.Kernels;
+
+public class WorkerPoolTests
+{
+    private struct CountJob : IParallelJob
+    {
+        public int[] Hits;
+        public int[] Workers;
+
+        public readonly void Execute(int index, int worker)
+        {
+            Interlocked.Increment(ref Hits[index]);
+            Workers[index] = worker;
+        }
+    }
+
+    private struct ThrowJob : IParallelJob
+    {
+        public readonly void Execute(int index, int worker)
+        {
+            if (index == 7)
+                throw new InvalidDataException("item 7");
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(1, 50)]
+    [InlineData(2, 1)]
+    [InlineData(2, 1000)]
+    [InlineData(4, 333)]
+    public void RunsEveryItemExactlyOnce(int threads, int count)
+    {
+        using var pool = new WorkerPool(threads);
+        for (int round = 0; round < 20; round++)
+        {
+            var job = new CountJob { Hits = new int[count], Workers = new int[count] };
+            pool.For(count, ref job);
+            Assert.All(job.Hits, h => Assert.Equal(1, h));
+            Assert.All(job.Workers, w => Assert.InRange(w, 0, threads - 1));
+        }
+    }
+
+    [Fact]
+    public void ExceptionInAnItemReachesTheCaller()
+    {
+        using var pool = new WorkerPool(2);
+        var job = new ThrowJob();
+        var error = Assert.Throws<InvalidDataException>(() => pool.For(100, ref job));
+        Assert.Equal("item 7", error.Message);
+        var next = new CountJob { Hits = new int[10], Workers = new int[10] };
+        pool.For(10, ref next);
+        Assert.All(next.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void WakesUpAfterWorkersBlocked()
+    {
+        using var pool = new WorkerPool(2);
+        Thread.Sleep(300); // long past the spin phase: the worker is blocked on the semaphore
+        var job = new CountJob { Hits = new int[64], Workers = new int[64] };
+        pool.For(64, ref job);
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void DisposedPoolRefusesWork()
+    {
+        var pool = new WorkerPool(3);
+        pool.Dispose();
+        pool.Dispose();
+        var job = new CountJob { Hits = new int[4], Workers = new int[4] };
+        Assert.Throws<ObjectDisposedException>(() => pool.For(4, ref job));
+    }
+
+    [Fact]
+    public void KernelsDoNotAllocateAfterWarmUp()
+    {
+        using var pool = new WorkerPool(2);
+        var random = new Random(3);
+        const int T = 20, K = 64, N = 48, heads = 4;
+        var x = KernelData.Floats(random, T * K);
+        var w = KernelData.Halves(random, N * K);
+        var bias = KernelData.Floats(random, N);
+        var y = new float[T * N];
+        var gamma = KernelData.Floats(random, K);
+        var scratch = new float[Attention.ScratchLength(T, heads)];
+        var attention = new float[T * K];
+        var indices = new int[5];
+
+        void RunAll()
+        {
+            Linear.Forward(pool, x, T, K, w, N, bias, y, Activation.Gelu);
+            Linear.Forward(pool, x, 1, K, w, N, bias, y);
+            LayerNorm.AddNormalize(x, attention, T, K, gamma, gamma, 1e-12f);
+            Attention.SelfAttention(pool, x, x, x, T, heads, K / heads, attention, scratch);
+            Softmax.InPlace(y);
+            TopK.Select(y, indices);
+        }
+
+        RunAll();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+            RunAll();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}

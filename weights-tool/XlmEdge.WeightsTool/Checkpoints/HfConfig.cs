@@ -1,0 +1,184 @@
+using System.Text.Json;
+
+namespace XlmEdge.WeightsTool.Checkpoints;
+
+/// <summary>
+/// The HF XLMConfig fields XlmEdge needs, read from config.json. The geometry fields
+/// (vocab_size, emb_dim, n_layers, n_heads) are required; the others take HF's defaults.
+/// Languages come from lang2id or id2lang (config.json, else tokenizer_config.json);
+/// do_lowercase_and_remove_accent from tokenizer_config.json (what HF's tokenizer reads), else
+/// config.json, else true.
+/// </summary>
+internal sealed record HfConfig(
+    int VocabSize, int EmbDim, int NLayers, int NHeads, int NLangs, bool UseLangEmb,
+    int MaxPositionEmbeddings, float LayerNormEps, bool GeluActivation, bool SinusoidalEmbeddings,
+    bool Causal, int BosIndex, int EosIndex, int PadIndex, int UnkIndex, int MaskIndex,
+    string[] Languages, bool DoLowercaseAndRemoveAccent)
+{
+    private const long MaxJsonBytes = 16L << 20;
+    private const int MaxDimension = 1 << 24;
+
+    /// <summary>HF creates lang_embeddings only for several languages with use_lang_emb.</summary>
+    public bool HasLangEmbeddings => NLangs > 1 && UseLangEmb;
+
+    public int FeedForwardLength => 4 * EmbDim;
+
+    public static HfConfig Load(string directory, Action<string> note)
+    {
+        using var config = ParseJsonObject(Path.Combine(directory, "config.json"), required: true)!;
+        var tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
+        using var tokenizerConfig = ParseJsonObject(tokenizerConfigPath, required: false);
+        var c = config.RootElement;
+
+        if (c.TryGetProperty("asm", out var asm) && asm.ValueKind == JsonValueKind.True)
+            throw new ModelFileException("config.json: asm (adaptive softmax output) is not supported");
+        int vocab = Int(c, "vocab_size", null, 1, MaxDimension);
+        int d = Int(c, "emb_dim", null, 1, 1 << 16);
+        int layers = Int(c, "n_layers", null, 1, 1024);
+        int heads = Int(c, "n_heads", null, 1, d);
+        if (d % heads != 0)
+            throw new ModelFileException($"config.json: emb_dim {d} is not divisible by n_heads {heads}");
+        int nLangs = Int(c, "n_langs", 1, 1, 1 << 16);
+        var special = new[] { "bos_index", "eos_index", "pad_index", "unk_index", "mask_index" };
+        int[] defaults = [0, 1, 2, 3, 5];
+        var ids = new int[special.Length];
+        for (int i = 0; i < special.Length; i++)
+            ids[i] = Int(c, special[i], defaults[i], 0, vocab - 1);
+
+        string[] languages = ReadLanguages(c, "config.json", nLangs)
+            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", nLangs))
+            ?? throw new ModelFileException("config.json: no lang2id or id2lang (in config.json or tokenizer_config.json), so the model's languages cannot be named");
+
+        bool? lowerConfig = OptionalBool(c, "do_lowercase_and_remove_accent", "config.json");
+        bool? lowerTokenizer = tokenizerConfig is null ? null
+            : OptionalBool(tokenizerConfig.RootElement, "do_lowercase_and_remove_accent", "tokenizer_config.json");
+        if (lowerConfig is not null && lowerTokenizer is not null && lowerConfig != lowerTokenizer)
+            note($"note: do_lowercase_and_remove_accent differs between config.json ({lowerConfig}) and tokenizer_config.json ({lowerTokenizer}); using tokenizer_config.json's, as HF's tokenizer does");
+
+        double eps = Number(c, "layer_norm_eps", 1e-12);
+        if (!(eps > 0 && eps < 1))
+            throw new ModelFileException($"config.json: layer_norm_eps {eps} is not in (0, 1)");
+
+        return new HfConfig(
+            vocab, d, layers, heads, nLangs,
+            Bool(c, "use_lang_emb", true),
+            Int(c, "max_position_embeddings", 512, 1, MaxDimension),
+            (float)eps,
+            Bool(c, "gelu_activation", true),
+            Bool(c, "sinusoidal_embeddings", false),
+            Bool(c, "causal", false),
+            ids[0], ids[1], ids[2], ids[3], ids[4],
+            languages,
+            lowerTokenizer ?? lowerConfig ?? true);
+    }
+
+    internal static JsonDocument? ParseJsonObject(string path, bool required)
+    {
+        string name = Path.GetFileName(path);
+        if (!File.Exists(path))
+            return required ? throw new ModelFileException($"{name} not found in {Path.GetDirectoryName(path)}") : null;
+        var info = new FileInfo(path);
+        if (info.Length > MaxJsonBytes)
+            throw new ModelFileException($"{name}: {info.Length} bytes is more than a config file can plausibly be");
+        try
+        {
+            var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 32 });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                doc.Dispose();
+                throw new ModelFileException($"{name}: not a JSON object");
+            }
+            return doc;
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFileException($"{name}: invalid JSON ({OneLine(e.Message)})");
+        }
+    }
+
+    private static string[]? ReadLanguages(JsonElement root, string file, int nLangs)
+    {
+        string[]? fromLang2Id = null;
+        if (root.TryGetProperty("lang2id", out var lang2id) && lang2id.ValueKind != JsonValueKind.Null)
+        {
+            if (lang2id.ValueKind != JsonValueKind.Object)
+                throw new ModelFileException($"{file}: lang2id is not an object");
+            fromLang2Id = new string[nLangs];
+            foreach (var p in lang2id.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out int id) || id < 0 || id >= nLangs)
+                    throw new ModelFileException($"{file}: lang2id['{p.Name}'] is not a language id below n_langs {nLangs}");
+                if (fromLang2Id[id] is not null)
+                    throw new ModelFileException($"{file}: lang2id gives id {id} to both '{fromLang2Id[id]}' and '{p.Name}'");
+                fromLang2Id[id] = p.Name;
+            }
+            CheckComplete(fromLang2Id, file, "lang2id", nLangs);
+        }
+        string[]? fromId2Lang = null;
+        if (root.TryGetProperty("id2lang", out var id2lang) && id2lang.ValueKind != JsonValueKind.Null)
+        {
+            if (id2lang.ValueKind != JsonValueKind.Object)
+                throw new ModelFileException($"{file}: id2lang is not an object");
+            fromId2Lang = new string[nLangs];
+            foreach (var p in id2lang.EnumerateObject())
+            {
+                if (!int.TryParse(p.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id)
+                    || id >= nLangs || p.Value.ValueKind != JsonValueKind.String)
+                    throw new ModelFileException($"{file}: id2lang['{p.Name}'] is not a language id below n_langs {nLangs} mapped to a name");
+                if (fromId2Lang[id] is not null)
+                    throw new ModelFileException($"{file}: id2lang lists id {id} twice");
+                fromId2Lang[id] = p.Value.GetString()!;
+            }
+            CheckComplete(fromId2Lang, file, "id2lang", nLangs);
+        }
+        if (fromLang2Id is not null && fromId2Lang is not null && !fromLang2Id.SequenceEqual(fromId2Lang))
+            throw new ModelFileException($"{file}: lang2id and id2lang disagree");
+        return fromLang2Id ?? fromId2Lang;
+    }
+
+    private static void CheckComplete(string[] languages, string file, string key, int nLangs)
+    {
+        int missing = Array.IndexOf(languages, null);
+        if (missing >= 0)
+            throw new ModelFileException($"{file}: {key} names no language for id {missing} (n_langs is {nLangs})");
+        if (languages.Distinct(StringComparer.Ordinal).Count() != languages.Length)
+            throw new ModelFileException($"{file}: {key} names a language twice");
+    }
+
+    private static int Int(JsonElement root, string key, int? fallback, int min, int max)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            return fallback ?? throw new ModelFileException($"config.json: required field {key} is missing");
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int value))
+            throw new ModelFileException($"config.json: {key} is not an integer");
+        if (value < min || value > max)
+            throw new ModelFileException($"config.json: {key} = {value} is outside [{min}, {max}]");
+        return value;
+    }
+
+    private static double Number(JsonElement root, string key, double fallback)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            return fallback;
+        if (v.ValueKind != JsonValueKind.Number)
+            throw new ModelFileException($"config.json: {key} is not a number");
+        return v.GetDouble();
+    }
+
+    private static bool Bool(JsonElement root, string key, bool fallback) =>
+        OptionalBool(root, key, "config.json") ?? fallback;
+
+    private static bool? OptionalBool(JsonElement root, string key, string file)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new ModelFileException($"{file}: {key} is not true or false"),
+        };
+    }
+
+    internal static string OneLine(string s) => s.ReplaceLineEndings(" ");
+}

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace XlmEdge.Tokenization;
@@ -16,6 +17,8 @@ internal sealed class MosesPunctNormalizer
 {
     private static readonly HashSet<string> s_quoteCommaBeforeQuote = ["de", "es", "fr"];
     private static readonly HashSet<string> s_decimalComma = ["de", "es", "cz", "cs", "fr"];
+
+    private static readonly SearchValues<char> s_unicodeTriggers = SearchValues.Create("„“”–—´‘’‚…«»\u00A0");
 
     private static readonly Func<int, bool> s_closingParenthesis = cp => cp == ')';
     private static readonly Func<int, bool> s_afterParenthesis = cp => cp is '.' or '!' or ':' or '?' or ';' or ',';
@@ -36,10 +39,11 @@ internal sealed class MosesPunctNormalizer
 
     public string Normalize(string text)
     {
-        // No rule writes a parenthesis or a non-ASCII character, so rules that need one can be
-        // skipped for the whole pass when the input has none (the common case).
+        // Every rule of the unicode groups (and the number rule) needs one of s_unicodeTriggers,
+        // and the parenthesis rules need a parenthesis; no rule writes any of those characters, so
+        // the rules can be skipped for the whole text when it has none (the common case).
         bool parentheses = text.AsSpan().ContainsAny('(', ')');
-        bool nonAscii = text.AsSpan().ContainsAnyExceptInRange('\0', '\x7F');
+        bool nonAscii = text.AsSpan().ContainsAny(s_unicodeTriggers);
 
         // EXTRA_WHITESPACE
         text = text.Replace("\r", "", StringComparison.Ordinal);
@@ -69,7 +73,7 @@ internal sealed class MosesPunctNormalizer
         }
         else
         {
-            // All those groups do to ASCII text: collapse spaces (twice; once is enough) and '' -> ".
+            // All those groups do to text without their triggers: collapse spaces (twice; once is enough) and '' -> ".
             text = TextRules.CollapseSpaces(text);
             text = text.Replace("''", "\"", StringComparison.Ordinal);
         }

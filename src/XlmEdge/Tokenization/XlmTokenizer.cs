@@ -55,6 +55,9 @@ public sealed class XlmTokenizer
 
     private sealed record EncodedWord(string[] Tokens, int[] Ids);
 
+    // What a Moses token made only of combining marks folds to.
+    private static readonly EncodedWord s_nothing = new([], []);
+
     /// <summary>Builds the tokenizer from the model's vocabulary, merges and languages.</summary>
     /// <param name="tokens">Token strings by id.</param>
     /// <param name="merges">BPE merges, "first second", in rank order.</param>
@@ -384,8 +387,6 @@ public sealed class XlmTokenizer
         AddToCache(raw, encoded);
         return encoded;
     }
-
-    private static readonly EncodedWord s_nothing = new([], []);
 
     // BPE of one folded word (uncached; TracePiece and EncodeMosesToken share it).
     private EncodedWord EncodeWord(string word)

@@ -1,6 +1,3 @@
-using System.Collections;
-using System.Text;
-
 namespace XlmEdge.Tokenization;
 
 /// <summary>
@@ -10,16 +7,16 @@ namespace XlmEdge.Tokenization;
 /// </summary>
 internal sealed class CodePointSet
 {
-    private readonly BitArray _bmp = new(0x10000);
+    private readonly ulong[] _bmp = new ulong[0x10000 / 64];
     private readonly HashSet<int> _supplementary = [];
 
     public bool Contains(int codePoint) =>
-        codePoint < 0x10000 ? codePoint >= 0 && _bmp[codePoint] : _supplementary.Contains(codePoint);
+        (uint)codePoint < 0x10000 ? ((_bmp[codePoint >> 6] >> (codePoint & 63)) & 1) != 0 : _supplementary.Contains(codePoint);
 
     public void Add(int codePoint)
     {
         if (codePoint < 0x10000)
-            _bmp[codePoint] = true;
+            _bmp[codePoint >> 6] |= 1UL << (codePoint & 63);
         else
             _supplementary.Add(codePoint);
     }
@@ -32,19 +29,6 @@ internal sealed class CodePointSet
         {
             Add(PythonText.CodePointAt(text, i, out int len));
             i += len;
-        }
-    }
-
-    /// <summary>Number of members (for diagnostics and tests).</summary>
-    public int Count
-    {
-        get
-        {
-            int n = _supplementary.Count;
-            for (int i = 0; i < 0x10000; i++)
-                if (_bmp[i])
-                    n++;
-            return n;
         }
     }
 }

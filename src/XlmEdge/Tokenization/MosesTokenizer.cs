@@ -25,8 +25,10 @@ internal sealed class MosesTokenizer
     private readonly ApostropheRules _apostrophes;
     private readonly HashSet<string> _prefixes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _numericOnlyPrefixes = new(StringComparer.Ordinal);
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _prefixLookup, _numericOnlyLookup;
 
     private readonly Func<int, bool> _notIsN, _isN, _isAlpha, _notIsAlpha, _notIsAlphaNorIsN;
+    private readonly bool[] _asciiKeptByPadding = new bool[0x80];
     private static readonly Func<int, bool> s_lowerS = cp => cp == 's';
 
     /// <param name="language">Moses language code; selects the apostrophe rules.</param>
@@ -53,7 +55,12 @@ internal sealed class MosesTokenizer
             }
         }
 
+        _prefixLookup = _prefixes.GetAlternateLookup<ReadOnlySpan<char>>();
+        _numericOnlyLookup = _numericOnlyPrefixes.GetAlternateLookup<ReadOnlySpan<char>>();
+
         var c = _classes;
+        for (int cp = 0; cp < 0x80; cp++)
+            _asciiKeptByPadding[cp] = cp is '.' or '\'' or '`' or ',' or '-' || PythonText.IsWhitespace(cp) || c.IsAlnum.Contains(cp);
         _isN = c.IsN.Contains;
         _notIsN = cp => !c.IsN.Contains(cp);
         _isAlpha = c.IsAlpha.Contains;
@@ -74,7 +81,14 @@ internal sealed class MosesTokenizer
     }
 
     /// <summary>Tokenizes one piece of already normalized text into Moses tokens.</summary>
-    public List<string> Tokenize(string text)
+    public List<string> Tokenize(string text) => PythonText.SplitWhitespace(TokenizeToString(text));
+
+    /// <summary>
+    /// The Moses tokens of <paramref name="text"/> as one string, separated by whitespace
+    /// (sacremoses' <c>return_str=True</c> form), so that callers can walk the tokens without
+    /// allocating each one.
+    /// </summary>
+    public string TokenizeToString(string text)
     {
         text = TextRules.CollapseWhitespace(text);
         text = RemoveAsciiControls(text);
@@ -96,17 +110,13 @@ internal sealed class MosesTokenizer
         text = HandleNonbreakingPrefixes(text);
         text = PythonText.Strip(TextRules.CollapseWhitespace(text));
         text = SplitTrailingDotApostrophe(text);
-        text = RestoreMultidots(text);
-        return PythonText.SplitWhitespace(text);
+        return RestoreMultidots(text);
     }
 
     // re.sub(r"[\000-\037]", "")
     private static string RemoveAsciiControls(string s)
     {
-        int i = 0;
-        while (i < s.Length && s[i] >= 0x20)
-            i++;
-        if (i == s.Length)
+        if (!s.AsSpan().ContainsAnyInRange('\0', '\x1F'))
             return s;
         var sb = new StringBuilder(s.Length);
         foreach (char c in s)
@@ -126,8 +136,20 @@ internal sealed class MosesTokenizer
         var alnum = _classes.IsAlnum;
         while (i < s.Length)
         {
-            int cp = PythonText.CodePointAt(s, i, out int len);
-            bool keep = cp is '.' or '\'' or '`' or ',' or '-' || PythonText.IsWhitespace(cp) || alnum.Contains(cp);
+            char c = s[i];
+            int cp, len;
+            bool keep;
+            if (c < 0x80)
+            {
+                cp = c;
+                len = 1;
+                keep = _asciiKeptByPadding[c];
+            }
+            else
+            {
+                cp = PythonText.CodePointAt(s, i, out len);
+                keep = PythonText.IsWhitespace(cp) || alnum.Contains(cp);
+            }
             if (!keep)
             {
                 sb ??= new StringBuilder(s.Length * 2);
@@ -271,33 +293,55 @@ internal sealed class MosesTokenizer
         return TextRules.ReplaceBetween(s, '\'', _isAlpha, _isAlpha, "' ");
     }
 
-    /// <summary>sacremoses <c>handles_nonbreaking_prefixes</c>: splits the final period off words unless a rule keeps it.</summary>
+    /// <summary>
+    /// sacremoses <c>handles_nonbreaking_prefixes</c>: splits the final period off words unless a
+    /// rule keeps it. Works on the string in place of sacremoses' split and join (the caller
+    /// collapses whitespace afterwards, which is all the join adds).
+    /// </summary>
     private string HandleNonbreakingPrefixes(string s)
     {
-        if (s.IndexOf('.') < 0)
-            return s; // the caller collapses and strips, which is all " ".join(s.split()) would do
-        var tokens = PythonText.SplitWhitespace(s);
-        for (int i = 0; i < tokens.Count; i++)
+        StringBuilder? sb = null;
+        int copied = 0;
+        // Only tokens that end with '.' can change: visit each '.' that ends a token.
+        for (int dot = s.IndexOf('.'); dot >= 0; dot = dot + 1 < s.Length ? s.IndexOf('.', dot + 1) : -1)
         {
-            var token = tokens[i];
-            if (token.Length < 2 || token[^1] != '.')
+            int end = dot + 1;
+            if (end < s.Length && !PythonText.IsWhitespace(s[end]))
                 continue;
-            var prefix = token.Substring(0, token.Length - 1);
-            bool keep =
-                (prefix.Contains('.') && ContainsAlpha(prefix))
-                || (_prefixes.Contains(prefix) && !_numericOnlyPrefixes.Contains(prefix))
-                || (i != tokens.Count - 1 && tokens[i + 1].Length > 0
-                    && _classes.IsLower.Contains(PythonText.CodePointAt(tokens[i + 1], 0, out _)));
-            if (!keep && _numericOnlyPrefixes.Contains(prefix) && i + 1 < tokens.Count
-                && tokens[i + 1].Length > 0 && (uint)(tokens[i + 1][0] - '0') <= 9)
-                keep = true;
-            if (!keep)
-                tokens[i] = prefix + " .";
+            int start = s.AsSpan(0, dot).LastIndexOfAny(PythonText.Whitespace) + 1;
+            if (end - start >= 2 && !KeepsPeriod(s, start, end))
+            {
+                sb ??= new StringBuilder(s.Length + 16);
+                sb.Append(s, copied, dot - copied).Append(" .");
+                copied = end;
+            }
         }
-        return string.Join(' ', tokens);
+        if (sb is null)
+            return s;
+        sb.Append(s, copied, s.Length - copied);
+        return sb.ToString();
     }
 
-    private bool ContainsAlpha(string s)
+    // The token s[start..end) ends with '.'; prefix is the token without it.
+    private bool KeepsPeriod(string s, int start, int end)
+    {
+        var prefix = s.AsSpan(start, end - 1 - start);
+        if (prefix.Contains('.') && ContainsAlpha(prefix))
+            return true;
+        bool numericOnly = _numericOnlyLookup.Contains(prefix);
+        if (_prefixLookup.Contains(prefix) && !numericOnly)
+            return true;
+        int next = end;
+        while (next < s.Length && PythonText.IsWhitespace(s[next]))
+            next++;
+        if (next >= s.Length)
+            return false;
+        if (_classes.IsLower.Contains(PythonText.CodePointAt(s, next, out _)))
+            return true;
+        return numericOnly && (uint)(s[next] - '0') <= 9;
+    }
+
+    private bool ContainsAlpha(ReadOnlySpan<char> s)
     {
         int i = 0;
         while (i < s.Length)

@@ -9,6 +9,7 @@ namespace XlmEdge.Benchmarks;
 ///   --smoke        tiny fixture model, XlmEdge against ONNX Runtime, one iteration; exit 1 on any failure
 ///   engine NAME    child: one engine's sweep over a cases file
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
+///   tokenizer MODEL.gguf   tokenizer throughput (tokens/s, MB/s) on English and French text, one thread
 /// </summary>
 internal static class Program
 {
@@ -24,7 +25,8 @@ internal static class Program
                 "run" => new BenchmarkRun(options, Console.Error).Run(),
                 "engine" => RunEngine(options),
                 "ort-cold" => RunOrtCold(options),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, or --smoke)"),
+                "tokenizer" => RunTokenizer(options),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, or --smoke)"),
             };
         }
         catch (UsageException e)
@@ -32,6 +34,15 @@ internal static class Program
             Console.Error.WriteLine("error: " + e.Message);
             return 2;
         }
+    }
+
+    /// <summary>Tokenizer throughput of a packed model's tokenizer (issue: at least 5 MB/s on one core).</summary>
+    private static int RunTokenizer(BenchOptions options)
+    {
+        var path = options.Positional.FirstOrDefault() ?? throw new UsageException("tokenizer needs a model file");
+        using var model = XlmModel.Load(path, new XlmModelOptions { Threads = 1 });
+        TokenizerThroughput.Run(model.Tokenizer, Console.Out);
+        return 0;
     }
 
     /// <summary>Child process: load one engine, sweep its cases, write PREFIX.json/.rows.bin/.hidden.bin.</summary>

@@ -407,16 +407,16 @@ internal static class Linear
             for (int k0 = 0; k0 < K; k0 += kSlice)
             {
                 int kc = Math.Min(kSlice, K - k0);
-                if (k0 + kSlice < K)
-                    Prefetch(ref w0, count, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
-                else if (n0 + Pool.Threads * RowsPerItem < N)
-                    Prefetch(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(RowsPerItem, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
                 bool accumulate = k0 > 0;
                 // One group of Rows W rows at a time: widen its slice (fp16) right before the kernels
                 // that read it, while it is hot in L1, then run it against every token panel.
                 for (int r = 0; r < count; r += Rows)
                 {
                     int rows = Math.Min(Rows, count - r);
+                    if (k0 + kSlice < K)
+                        Prefetch(ref Unsafe.Add(ref w0, (nint)r * K), rows, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
+                    else if (n0 + Pool.Threads * RowsPerItem + r < N)
+                        Prefetch(ref Unsafe.Add(ref w0, (nint)(Pool.Threads * RowsPerItem + r) * K), Math.Min(rows, N - n0 - Pool.Threads * RowsPerItem - r), K, 0, kSlice);
                     ref float wr = ref Unsafe.NullRef<float>();
                     int wStride;
                     if (typeof(TW) == typeof(Half))

@@ -31,6 +31,9 @@ internal static class Linear
     /// <summary>Below this many tokens the GEMV strategy wins (no padding of token panels).</summary>
     internal const int GemvTokens = 4;
 
+    /// <summary>How many rows ahead the GEMV asks for W: enough in flight to cover DRAM latency.</summary>
+    internal const int GemvPrefetchRows = 4;
+
     /// <summary>W rows per micro-kernel call.</summary>
     internal const int Rows = 6;
 
@@ -232,6 +235,8 @@ internal static class Linear
             for (int n = n0; n < n0 + count; n++)
             {
                 ref TW wn = ref Unsafe.Add(ref w0, (nint)n * K);
+                if (n + GemvPrefetchRows < N)
+                    Prefetch(ref Unsafe.Add(ref wn, (nint)GemvPrefetchRows * K), 1, K, 0, K);
                 int t = 0;
                 for (; t < T - 1; t += 2)
                 {

@@ -37,9 +37,25 @@ int main(int argc, char **argv) {
     }
 
     /* Errors come back as a status and a message, never as a crash. */
+    int ok = 1;
     if (xlmedge_fill_mask(model, "no mask here", argv[2], TOP_K, candidates, CAPACITY, &count) == XLMEDGE_ERROR_INPUT)
         printf("expected error: %s\n", xlmedge_last_error());
+    else
+        ok = 0;
+    if (xlmedge_fill_mask(model, "a <special1>", "xx", TOP_K, candidates, CAPACITY, &count) == XLMEDGE_ERROR_INPUT)
+        printf("expected error: %s\n", xlmedge_last_error());
+    else
+        ok = 0;
+    if (xlmedge_fill_mask(model, "a <special1>", argv[2], TOP_K, candidates, 1, &count) == XLMEDGE_ERROR_BUFFER_TOO_SMALL)
+        printf("expected error: %s (needs %d)\n", xlmedge_last_error(), count);
+    else
+        ok = 0;
+    xlmedge_model *bad = NULL;
+    if (xlmedge_open("/nonexistent.gguf", 0, &bad) == XLMEDGE_ERROR_MODEL_FILE && bad == NULL)
+        printf("expected error: %s\n", xlmedge_last_error());
+    else
+        ok = 0;
 
     xlmedge_close(model);
-    return 0;
+    return ok ? 0 : 1;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using XlmEdge.Model;
 
@@ -107,7 +108,7 @@ internal static unsafe class Exports
             *outJson = null;
             var result = Model(model).Model.FillMask(String(text, "text"), String(lang, "lang"), topK);
             var buffer = new ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer))
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
                 FillMaskJson.Write(writer, result);
             var json = (byte*)NativeMemory.Alloc((nuint)buffer.WrittenCount + 1);
             buffer.WrittenSpan.CopyTo(new Span<byte>(json, buffer.WrittenCount));

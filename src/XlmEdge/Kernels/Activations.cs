@@ -60,6 +60,14 @@ internal static class Activations
     {
         ref float p = ref MemoryMarshal.GetReference(x);
         int n = x.Length, i = 0;
+        // Two independent vectors per iteration: one GELU is a ~80-cycle dependency chain.
+        for (; i <= n - 2 * TS.Count; i += 2 * TS.Count)
+        {
+            var a = Gelu<TS, TVec>(TS.Load(in Unsafe.Add(ref p, i)));
+            var b = Gelu<TS, TVec>(TS.Load(in Unsafe.Add(ref p, i + TS.Count)));
+            TS.Store(a, ref Unsafe.Add(ref p, i));
+            TS.Store(b, ref Unsafe.Add(ref p, i + TS.Count));
+        }
         for (; i <= n - TS.Count; i += TS.Count)
             TS.Store(Gelu<TS, TVec>(TS.Load(in Unsafe.Add(ref p, i))), ref Unsafe.Add(ref p, i));
         for (; i < n; i++)

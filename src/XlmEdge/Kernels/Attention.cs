@@ -8,7 +8,7 @@ namespace XlmEdge.Kernels;
 internal static class Attention
 {
     /// <summary>Query rows one work item handles; long sentences split each head into blocks of this many.</summary>
-    internal const int QueryBlock = 16;
+    internal const int QueryBlock = 32;
 
     /// <summary>Floats of scratch SelfAttention needs: one score row per concurrently runnable item.</summary>
     public static int ScratchLength(int T, int heads) => checked(heads * QueryBlocks(T) * T);
@@ -16,7 +16,9 @@ internal static class Attention
     /// <summary>
     /// q, k, v, output: [T, heads*headDim]; head j owns features j*headDim .. (j+1)*headDim - 1.
     /// output = softmax((q / sqrt(headDim)) k^T) v per head, the softmax in fp32 shifted by the row maximum.
-    /// Work is split over heads and blocks of <see cref="QueryBlock"/> query rows.
+    /// Work is split over heads and blocks of <see cref="QueryBlock"/> query rows. Each item first copies
+    /// its head's keys and values into contiguous rows of the worker's pool scratch: in place they sit
+    /// 4 KB apart (d = 1024 floats), so every key of a head maps to the same few L1 sets and thrashes.
     /// </summary>
     public static void SelfAttention(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output, Span<float> scratch) =>
         SelfAttention(CpuFeatures.Selected, pool, q, k, v, T, heads, headDim, output, scratch);
@@ -33,9 +35,10 @@ internal static class Attention
             throw new ArgumentException($"scratch holds {scratch.Length} floats; {ScratchLength(T, heads)} needed.", nameof(scratch));
         if (T == 0)
             return;
+        pool.EnsureScratch(checked(2 * T * headDim));
         var job = new Job
         {
-            Path = path, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim,
+            Path = path, Pool = pool, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim,
             Output = output, Scratch = scratch, Blocks = QueryBlocks(T),
         };
         pool.For(heads * job.Blocks, ref job);
@@ -58,6 +61,7 @@ internal static class Attention
     private ref struct Job : IParallelJob
     {
         public SimdPath Path;
+        public WorkerPool? Pool;
         public ReadOnlySpan<float> Q, K, V;
         public Span<float> Output, Scratch;
         public int T, Heads, HeadDim, Blocks;
@@ -69,9 +73,9 @@ internal static class Attention
             var scores = Scratch.Slice(index * T, T);
             switch (Path)
             {
-                case SimdPath.Vector512: Rows<Simd512, Vector512<float>>(head, first, end, scores); break;
-                case SimdPath.Vector256: Rows<Simd256, Vector256<float>>(head, first, end, scores); break;
-                case SimdPath.Vector128: Rows<Simd128, Vector128<float>>(head, first, end, scores); break;
+                case SimdPath.Vector512: Rows<Simd512, Vector512<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
+                case SimdPath.Vector256: Rows<Simd256, Vector256<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
+                case SimdPath.Vector128: Rows<Simd128, Vector128<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
                 default: RowsScalar(head, first, end, scores); break;
             }
         }
@@ -103,26 +107,33 @@ internal static class Attention
             }
         }
 
-        private readonly void Rows<TS, TVec>(int head, int first, int end, Span<float> scores) where TS : struct, ISimd<TVec> where TVec : struct
+        private readonly void Rows<TS, TVec>(int head, int first, int end, Span<float> scores, Span<float> packed) where TS : struct, ISimd<TVec> where TVec : struct
         {
-            int width = Heads * HeadDim, offset = head * HeadDim, hd = HeadDim, vecEnd = hd - hd % TS.Count;
+            int stride = Heads * HeadDim, offset = head * HeadDim, hd = HeadDim, vecEnd = hd - hd % TS.Count;
+            var keys = packed[..(T * hd)];
+            var values = packed.Slice(T * hd, T * hd);
+            for (int j = 0; j < T; j++)
+            {
+                K.Slice(j * stride + offset, hd).CopyTo(keys.Slice(j * hd, hd));
+                V.Slice(j * stride + offset, hd).CopyTo(values.Slice(j * hd, hd));
+            }
             float scale = 1f / MathF.Sqrt(hd);
             ref float q0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(Q), offset);
-            ref float k0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(K), offset);
-            ref float v0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(V), offset);
+            ref float k0 = ref MemoryMarshal.GetReference(keys);
+            ref float v0 = ref MemoryMarshal.GetReference(values);
             ref float o0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(Output), offset);
             ref float s = ref MemoryMarshal.GetReference(scores);
             for (int i = first; i < end; i++)
             {
-                ref float qi = ref Unsafe.Add(ref q0, i * width);
+                ref float qi = ref Unsafe.Add(ref q0, i * stride);
                 int j = 0;
                 // Four keys at a time: the query vector is loaded once for four dot products.
                 for (; j <= T - 4; j += 4)
                 {
-                    ref float ka = ref Unsafe.Add(ref k0, j * width);
-                    ref float kb = ref Unsafe.Add(ref ka, width);
-                    ref float kc = ref Unsafe.Add(ref kb, width);
-                    ref float kd = ref Unsafe.Add(ref kc, width);
+                    ref float ka = ref Unsafe.Add(ref k0, j * hd);
+                    ref float kb = ref Unsafe.Add(ref ka, hd);
+                    ref float kc = ref Unsafe.Add(ref kb, hd);
+                    ref float kd = ref Unsafe.Add(ref kc, hd);
                     TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
                     int c = 0;
                     for (; c < vecEnd; c += TS.Count)
@@ -149,7 +160,7 @@ internal static class Attention
                 }
                 for (; j < T; j++)
                 {
-                    ref float kj = ref Unsafe.Add(ref k0, j * width);
+                    ref float kj = ref Unsafe.Add(ref k0, j * hd);
                     var acc = TS.Zero;
                     int c = 0;
                     for (; c < vecEnd; c += TS.Count)
@@ -163,7 +174,7 @@ internal static class Attention
                 Softmax.InPlace<TS, TVec>(scores);
 
                 // output_i = Σ_j p_j v_j, four output vectors held in registers per pass over the keys.
-                ref float oi = ref Unsafe.Add(ref o0, i * width);
+                ref float oi = ref Unsafe.Add(ref o0, i * stride);
                 int f = 0;
                 for (; f <= vecEnd - 4 * TS.Count; f += 4 * TS.Count)
                 {
@@ -171,7 +182,7 @@ internal static class Attention
                     for (int jj = 0; jj < T; jj++)
                     {
                         var p = TS.Broadcast(Unsafe.Add(ref s, jj));
-                        ref float vj = ref Unsafe.Add(ref v0, jj * width + f);
+                        ref float vj = ref Unsafe.Add(ref v0, jj * hd + f);
                         c0 = TS.MultiplyAdd(p, TS.Load(in vj), c0);
                         c1 = TS.MultiplyAdd(p, TS.Load(in Unsafe.Add(ref vj, TS.Count)), c1);
                         c2 = TS.MultiplyAdd(p, TS.Load(in Unsafe.Add(ref vj, 2 * TS.Count)), c2);
@@ -186,14 +197,14 @@ internal static class Attention
                 {
                     var c0 = TS.Zero;
                     for (int jj = 0; jj < T; jj++)
-                        c0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref s, jj)), TS.Load(in Unsafe.Add(ref v0, jj * width + f)), c0);
+                        c0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref s, jj)), TS.Load(in Unsafe.Add(ref v0, jj * hd + f)), c0);
                     TS.Store(c0, ref Unsafe.Add(ref oi, f));
                 }
                 for (; f < hd; f++)
                 {
                     float sum = 0;
                     for (int jj = 0; jj < T; jj++)
-                        sum += Unsafe.Add(ref s, jj) * Unsafe.Add(ref v0, jj * width + f);
+                        sum += Unsafe.Add(ref s, jj) * Unsafe.Add(ref v0, jj * hd + f);
                     Unsafe.Add(ref oi, f) = sum;
                 }
             }

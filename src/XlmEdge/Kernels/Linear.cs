@@ -10,26 +10,34 @@ namespace XlmEdge.Kernels;
 /// W is the HF layout (rows = outputs, along K), fp16 (converted in registers) or fp32.
 /// </summary>
 /// <remarks>
-/// Two strategies, both splitting the output rows N across the pool:
+/// Two strategies, both splitting the output rows N across the pool (items claimed dynamically):
 /// <list type="bullet">
 /// <item>Few tokens (T &lt; <see cref="GemvTokens"/>, e.g. the output projection at the mask positions):
-/// memory-bound; stream each W row once, widen it in registers and dot it with the token rows (in L1).</item>
+/// memory-bound; stream each W row once, widen it in registers and dot it with one or two token rows
+/// (in L1).</item>
 /// <item>Otherwise a register-tiled GEMM: x is packed once per call into k-major panels of 2 vectors of
-/// tokens ([K][2·lanes], zero padded); each work item widens a block of W rows, one K-slice of
-/// <see cref="KSlice"/> at a time, into an fp32 buffer that stays in L1, and a 6-row × 2-vector kernel
-/// (12 accumulators) broadcasts W values against the panel. Accumulators hold y transposed (tokens
-/// along lanes); the item's epilogue writes y rows, adds the bias and applies GELU.</item>
+/// tokens ([K][2·lanes], zero padded); each work item takes a block of W rows and, one K-slice of
+/// <see cref="KSlice"/> at a time (prefetching the next), widens 6 rows into an fp32 buffer in L1 and
+/// runs a 6-row × 2-vector kernel (12 accumulators) that broadcasts W values against each panel.
+/// Accumulators hold y transposed (tokens along lanes) in per-worker scratch; the item's epilogue
+/// writes y rows, adds the bias and applies GELU.</item>
 /// </list>
+/// fp16 rows are widened in even/odd pairs (<see cref="ISimd{TVec}.LoadHalfPairs"/>), so the x side is
+/// packed in the same "pair order" (<see cref="CopyRow"/>); the sums are the same terms in another order.
+/// Per call: the pool's shared buffer holds the packed x, its per-worker scratch the W slice and y tile.
 /// </remarks>
 internal static class Linear
 {
     /// <summary>Below this many tokens the GEMV strategy wins (no padding of token panels).</summary>
     internal const int GemvTokens = 4;
 
+    /// <summary>How many rows ahead the GEMV asks for W: enough in flight to cover DRAM latency.</summary>
+    internal const int GemvPrefetchRows = 4;
+
     /// <summary>W rows per micro-kernel call.</summary>
     internal const int Rows = 6;
 
-    /// <summary>K values widened per slice: Rows·KSlice·4 bytes of W and KSlice·2·lanes·4 bytes of x stay in L1.</summary>
+    /// <summary>K values per slice: Rows·KSlice·4 bytes of widened W and KSlice·2·lanes·4 bytes of x stay in L1.</summary>
     internal const int KSlice = 256;
 
     /// <summary>y = x·W^T + bias with fp16 weights.</summary>
@@ -144,7 +152,7 @@ internal static class Linear
 
         int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, 4 * Rows);
         int kSlice = Math.Min(K, KSlice);
-        pool.EnsureScratch(checked(rowsPerItem * (kSlice + paddedT)));
+        pool.EnsureScratch(checked(Rows * kSlice + rowsPerItem * paddedT));
         var gemm = new GemmJob<TS, TVec, TW>
         {
             Pool = pool, Packed = packed, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
@@ -227,6 +235,8 @@ internal static class Linear
             for (int n = n0; n < n0 + count; n++)
             {
                 ref TW wn = ref Unsafe.Add(ref w0, (nint)n * K);
+                if (n + GemvPrefetchRows < N)
+                    Prefetch(ref Unsafe.Add(ref wn, (nint)GemvPrefetchRows * K), 1, K, 0, K);
                 int t = 0;
                 for (; t < T - 1; t += 2)
                 {
@@ -392,9 +402,9 @@ internal static class Linear
         {
             int n0 = index * RowsPerItem, count = Math.Min(RowsPerItem, N - n0);
             int K = this.K, kSlice = KSlice, panelWidth = 2 * TS.Count, paddedT = PaddedT;
-            var scratch = Pool.Scratch(worker, RowsPerItem * (kSlice + paddedT));
+            var scratch = Pool.Scratch(worker, Rows * kSlice + RowsPerItem * paddedT);
             ref float slice = ref MemoryMarshal.GetReference(scratch);
-            ref float yt = ref Unsafe.Add(ref slice, RowsPerItem * kSlice);
+            ref float yt = ref Unsafe.Add(ref slice, Rows * kSlice);
             ref float packed = ref MemoryMarshal.GetReference(Packed);
             ref TW w0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(W), (nint)n0 * K);
             int lastPanelTokens = T - (Panels - 1) * panelWidth;
@@ -402,35 +412,35 @@ internal static class Linear
             for (int k0 = 0; k0 < K; k0 += kSlice)
             {
                 int kc = Math.Min(kSlice, K - k0);
-                ref float wRows = ref Unsafe.NullRef<float>();
-                int wStride;
-                if (typeof(TW) == typeof(Half))
-                {
-                    for (int r = 0; r < count; r++)
-                        WidenPairs<TS, TVec>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)r * K + k0)), kc, ref Unsafe.Add(ref slice, r * kSlice));
-                    wRows = ref slice;
-                    wStride = kSlice;
-                }
-                else
-                {
-                    wRows = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref w0, k0));
-                    wStride = K;
-                }
-                if (k0 + kSlice < K)
-                    Prefetch(ref w0, count, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
-                else if (n0 + Pool.Threads * RowsPerItem < N)
-                    Prefetch(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(RowsPerItem, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
                 bool accumulate = k0 > 0;
-                for (int p = 0; p < Panels; p++)
+                // One group of Rows W rows at a time: widen its slice (fp16) right before the kernels
+                // that read it, while it is hot in L1, then run it against every token panel.
+                for (int r = 0; r < count; r += Rows)
                 {
-                    ref float panel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * panelWidth);
-                    bool narrow = p == Panels - 1 && lastPanelTokens <= TS.Count;
-                    for (int r = 0; r < count; r += Rows)
+                    int rows = Math.Min(Rows, count - r);
+                    if (k0 + kSlice < K)
+                        Prefetch(ref Unsafe.Add(ref w0, (nint)r * K), rows, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
+                    else if (n0 + Pool.Threads * RowsPerItem + r < N)
+                        Prefetch(ref Unsafe.Add(ref w0, (nint)(Pool.Threads * RowsPerItem + r) * K), Math.Min(rows, N - n0 - Pool.Threads * RowsPerItem - r), K, 0, kSlice);
+                    ref float wr = ref Unsafe.NullRef<float>();
+                    int wStride;
+                    if (typeof(TW) == typeof(Half))
                     {
-                        ref float wr = ref Unsafe.Add(ref wRows, (nint)r * wStride);
+                        for (int i = 0; i < rows; i++)
+                            WidenPairs<TS, TVec>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)(r + i) * K + k0)), kc, ref Unsafe.Add(ref slice, i * kSlice));
+                        wr = ref slice;
+                        wStride = kSlice;
+                    }
+                    else
+                    {
+                        wr = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref w0, (nint)r * K + k0));
+                        wStride = K;
+                    }
+                    for (int p = 0; p < Panels; p++)
+                    {
+                        ref float panel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * panelWidth);
                         ref float yr = ref Unsafe.Add(ref yt, r * paddedT + p * panelWidth);
-                        int rows = Math.Min(Rows, count - r);
-                        if (narrow)
+                        if (p == Panels - 1 && lastPanelTokens <= TS.Count)
                             Kernel6x1<TS, TVec>(ref wr, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
                         else
                             Kernel6x2<TS, TVec>(ref wr, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);

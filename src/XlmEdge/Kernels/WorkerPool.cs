@@ -27,7 +27,9 @@ internal interface IParallelJob
 /// </remarks>
 internal sealed unsafe class WorkerPool : IDisposable
 {
-    private const int SpinIterations = 20_000;
+    /// <summary>How long an idle worker spins before blocking: covers the gaps between the kernel
+    /// calls of one forward pass, short enough not to burn a core other processes need.</summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5000; // 200 µs
 
     private readonly Thread[] _workers;
     private readonly SemaphoreSlim _wake = new(0);
@@ -172,9 +174,10 @@ internal sealed unsafe class WorkerPool : IDisposable
         while (true)
         {
             int generation = (int)(Volatile.Read(ref _state) >> 32);
-            for (int spin = 0; spin < SpinIterations && generation == seen; spin++)
+            long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            while (generation == seen && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
             {
-                Thread.SpinWait(8);
+                Thread.SpinWait(4);
                 generation = (int)(Volatile.Read(ref _state) >> 32);
             }
             if (generation == seen)

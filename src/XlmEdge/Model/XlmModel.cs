@@ -127,7 +127,11 @@ public sealed class XlmModel : IDisposable
         ArgumentNullException.ThrowIfNull(languageIds);
         if (batchInputIds.Count != languageIds.Count)
             throw new ArgumentException("one language id per input is needed", nameof(languageIds));
-        return Run(batchInputIds, languageIds, topK, tokens: null);
+        // Results keep their input ids: copy them so the caller may reuse its arrays.
+        var copies = new int[batchInputIds.Count][];
+        for (int i = 0; i < copies.Length; i++)
+            copies[i] = batchInputIds[i]?.ToArray() ?? throw new ArgumentNullException(nameof(batchInputIds), $"input {i} is null");
+        return Run(copies, languageIds, topK, tokens: null);
     }
 
     /// <summary>The final hidden states of <paramref name="text"/>.</summary>

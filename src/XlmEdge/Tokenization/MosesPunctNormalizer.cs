@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace XlmEdge.Tokenization;
@@ -16,6 +17,8 @@ internal sealed class MosesPunctNormalizer
 {
     private static readonly HashSet<string> s_quoteCommaBeforeQuote = ["de", "es", "fr"];
     private static readonly HashSet<string> s_decimalComma = ["de", "es", "cz", "cs", "fr"];
+
+    private static readonly SearchValues<char> s_unicodeTriggers = SearchValues.Create("„“”–—´‘’‚…«»\u00A0");
 
     private static readonly Func<int, bool> s_closingParenthesis = cp => cp == ')';
     private static readonly Func<int, bool> s_afterParenthesis = cp => cp is '.' or '!' or ':' or '?' or ';' or ',';
@@ -36,14 +39,26 @@ internal sealed class MosesPunctNormalizer
 
     public string Normalize(string text)
     {
+        // Every rule of the unicode groups (and the number rule) needs one of s_unicodeTriggers,
+        // and the parenthesis rules need a parenthesis; no rule writes any of those characters, so
+        // the rules can be skipped for the whole text when it has none (the common case).
+        bool parentheses = text.AsSpan().ContainsAny('(', ')');
+        bool nonAscii = text.AsSpan().ContainsAny(s_unicodeTriggers);
+
         // EXTRA_WHITESPACE
         text = text.Replace("\r", "", StringComparison.Ordinal);
-        text = text.Replace("(", " (", StringComparison.Ordinal);
-        text = text.Replace(")", ") ", StringComparison.Ordinal);
+        if (parentheses)
+        {
+            text = text.Replace("(", " (", StringComparison.Ordinal);
+            text = text.Replace(")", ") ", StringComparison.Ordinal);
+        }
         text = TextRules.CollapseSpaces(text);
-        text = TextRules.ReplaceBetween(text, ' ', s_closingParenthesis, s_afterParenthesis, "");
-        text = text.Replace("( ", "(", StringComparison.Ordinal);
-        text = text.Replace(" )", ")", StringComparison.Ordinal);
+        if (parentheses)
+        {
+            text = TextRules.ReplaceBetween(text, ' ', s_closingParenthesis, s_afterParenthesis, "");
+            text = text.Replace("( ", "(", StringComparison.Ordinal);
+            text = text.Replace(" )", ")", StringComparison.Ordinal);
+        }
         text = TextRules.ReplaceBetween(text, ' ', s_digit, s_percent, "");
         text = text.Replace(" :", ":", StringComparison.Ordinal);
         text = text.Replace(" ;", ";", StringComparison.Ordinal);
@@ -52,7 +67,35 @@ internal sealed class MosesPunctNormalizer
         text = text.Replace("`", "'", StringComparison.Ordinal);
         text = text.Replace("''", " \" ", StringComparison.Ordinal);
 
-        // NORMALIZE_UNICODE
+        if (nonAscii)
+        {
+            text = NormalizeUnicodeQuotesAndSpaces(text);
+        }
+        else
+        {
+            // All those groups do to text without their triggers: collapse spaces (twice; once is enough) and '' -> ".
+            text = TextRules.CollapseSpaces(text);
+            text = text.Replace("''", "\"", StringComparison.Ordinal);
+        }
+
+        if (_englishQuoteComma)
+        {
+            text = MoveQuoteAfterCommasAndPeriods(text);
+        }
+        else if (_europeanQuoteComma)
+        {
+            text = text.Replace(",\"", "\",", StringComparison.Ordinal);
+            text = MoveQuoteBeforePeriods(text);
+        }
+
+        if (nonAscii)
+            text = ReplaceDigitSeparatedSpace(text, _digitGroupSeparator);
+        return PythonText.Strip(text);
+    }
+
+    // NORMALIZE_UNICODE, FRENCH_QUOTES and HANDLE_PSEUDO_SPACES.
+    private static string NormalizeUnicodeQuotesAndSpaces(string text)
+    {
         text = text.Replace("„", "\"", StringComparison.Ordinal);
         text = text.Replace("“", "\"", StringComparison.Ordinal);
         text = text.Replace("”", "\"", StringComparison.Ordinal);
@@ -87,20 +130,7 @@ internal sealed class MosesPunctNormalizer
         text = text.Replace("\u00A0!", "!", StringComparison.Ordinal);
         text = text.Replace("\u00A0;", ";", StringComparison.Ordinal);
         text = text.Replace(",\u00A0", ", ", StringComparison.Ordinal);
-        text = TextRules.CollapseSpaces(text);
-
-        if (_englishQuoteComma)
-        {
-            text = MoveQuoteAfterCommasAndPeriods(text);
-        }
-        else if (_europeanQuoteComma)
-        {
-            text = text.Replace(",\"", "\",", StringComparison.Ordinal);
-            text = MoveQuoteBeforePeriods(text);
-        }
-
-        text = ReplaceDigitSeparatedSpace(text, _digitGroupSeparator);
-        return PythonText.Strip(text);
+        return TextRules.CollapseSpaces(text);
     }
 
     // re.sub(r'"([,.]+)', r'\1"')

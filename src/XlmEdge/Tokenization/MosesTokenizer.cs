@@ -116,10 +116,7 @@ internal sealed class MosesTokenizer
     // re.sub(r"[\000-\037]", "")
     private static string RemoveAsciiControls(string s)
     {
-        int i = 0;
-        while (i < s.Length && s[i] >= 0x20)
-            i++;
-        if (i == s.Length)
+        if (!s.AsSpan().ContainsAnyInRange('\0', '\x1F'))
             return s;
         var sb = new StringBuilder(s.Length);
         foreach (char c in s)
@@ -305,23 +302,19 @@ internal sealed class MosesTokenizer
     {
         StringBuilder? sb = null;
         int copied = 0;
-        int start = 0;
-        while (true)
+        // Only tokens that end with '.' can change: visit each '.' that ends a token.
+        for (int dot = s.IndexOf('.'); dot >= 0; dot = dot + 1 < s.Length ? s.IndexOf('.', dot + 1) : -1)
         {
-            while (start < s.Length && PythonText.IsWhitespace(s[start]))
-                start++;
-            if (start >= s.Length)
-                break;
-            int end = start;
-            while (end < s.Length && !PythonText.IsWhitespace(s[end]))
-                end++;
-            if (end - start >= 2 && s[end - 1] == '.' && !KeepsPeriod(s, start, end))
+            int end = dot + 1;
+            if (end < s.Length && !PythonText.IsWhitespace(s[end]))
+                continue;
+            int start = s.AsSpan(0, dot).LastIndexOfAny(PythonText.Whitespace) + 1;
+            if (end - start >= 2 && !KeepsPeriod(s, start, end))
             {
                 sb ??= new StringBuilder(s.Length + 16);
-                sb.Append(s, copied, end - 1 - copied).Append(" .");
+                sb.Append(s, copied, dot - copied).Append(" .");
                 copied = end;
             }
-            start = end;
         }
         if (sb is null)
             return s;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -42,6 +43,14 @@ internal static class PythonText
         length = 1;
         return c;
     }
+
+    /// <summary>Every character for which <see cref="IsWhitespace"/> holds (all are in the BMP), for vectorized searches.</summary>
+    public static readonly SearchValues<char> Whitespace = SearchValues.Create(
+        "\t\n\v\f\r\x1C\x1D\x1E\x1F \x85\xA0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000");
+
+    /// <summary><see cref="Whitespace"/> without U+0020.</summary>
+    public static readonly SearchValues<char> WhitespaceExceptSpace = SearchValues.Create(
+        "\t\n\v\f\r\x1C\x1D\x1E\x1F\x85\xA0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200A\u2028\u2029\u202F\u205F\u3000");
 
     /// <summary>Python <c>str.isspace()</c> for one code point (also <c>\s</c> of <c>re</c> on str patterns).</summary>
     public static bool IsWhitespace(int cp) => cp switch
@@ -122,6 +131,8 @@ internal static class PythonText
     /// <summary>Deletes every code point whose category starts with "C" (HF <c>remove_non_printing_char</c>).</summary>
     public static string RemoveNonPrinting(string s)
     {
+        if (!s.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+            return s;
         int i = 0;
         while (i < s.Length)
         {

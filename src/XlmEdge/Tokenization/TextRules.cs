@@ -29,6 +29,8 @@ internal static class TextRules
     /// <summary><c>re.sub(r"\s+", " ")</c> with Python's <c>\s</c>.</summary>
     public static string CollapseWhitespace(string s)
     {
+        if (!s.AsSpan().ContainsAny(PythonText.WhitespaceExceptSpace) && !s.Contains("  ", StringComparison.Ordinal))
+            return s;
         int i = 0;
         for (; i < s.Length; i++)
         {

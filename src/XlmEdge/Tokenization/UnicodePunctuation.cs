@@ -16,7 +16,9 @@ internal static class UnicodePunctuation
 {
     public static string Replace(string text)
     {
-        int i = 0;
+        int i = text.AsSpan().IndexOfAnyInRange('\u2019', '\uFFFF');
+        if (i < 0)
+            return text;
         while (i < text.Length && Map(text[i]) is null)
             i++;
         if (i == text.Length)

@@ -17,8 +17,13 @@ namespace XlmEdge.Tokenization;
 /// punctuation normalizer, deletion of characters of category C*, the Moses tokenizer, then
 /// (when the model lowercases) lowercasing with accent removal, and byte-pair encoding.</para>
 /// <para>Thread safety: all members may be called concurrently from several threads. The
-/// per-word BPE cache is a bounded concurrent dictionary.</para>
-/// <para>Input is limited to <see cref="MaxTextLength"/> UTF-16 code units per call.</para>
+/// per-word cache (Moses token to BPE tokens and ids) is a bounded concurrent dictionary.</para>
+/// <para>Input is limited to <see cref="MaxTextLength"/> UTF-16 code units per call; longer
+/// text is rejected with <see cref="InvalidInputException"/> before any work.</para>
+/// <para>Unicode properties (categories, case mappings, NFD) come from .NET, whose Unicode
+/// version is newer than the reference's (Python 3.11, Unicode 14.0): text with characters
+/// assigned after Unicode 14.0 can tokenize differently (the reference deletes them as
+/// unassigned).</para>
 /// </remarks>
 public sealed class XlmTokenizer
 {
@@ -49,6 +54,9 @@ public sealed class XlmTokenizer
     private sealed record LanguagePipeline(MosesPunctNormalizer Normalizer, MosesTokenizer Moses);
 
     private sealed record EncodedWord(string[] Tokens, int[] Ids);
+
+    // What a Moses token made only of combining marks folds to.
+    private static readonly EncodedWord s_nothing = new([], []);
 
     /// <summary>Builds the tokenizer from the model's vocabulary, merges and languages.</summary>
     /// <param name="tokens">Token strings by id.</param>
@@ -360,56 +368,47 @@ public sealed class XlmTokenizer
                 while (end < moses.Length && !PythonText.IsWhitespace(moses[end]))
                     end++;
                 var encoded = EncodeMosesToken(moses.AsSpan(start, end - start));
-                if (encoded is not null)
-                {
-                    tokensOut?.AddRange(encoded.Tokens);
-                    idsOut.AddRange(encoded.Ids);
-                }
+                tokensOut?.AddRange(encoded.Tokens);
+                idsOut.AddRange(encoded.Ids);
                 start = end;
             }
         }
     }
 
-    // Folds (when the model lowercases) and encodes one Moses token; null when folding leaves nothing.
-    private EncodedWord? EncodeMosesToken(ReadOnlySpan<char> token)
+    // Folds (when the model lowercases) and encodes one Moses token. The cache is keyed by the
+    // Moses token itself, so a repeated token skips folding as well as BPE.
+    private EncodedWord EncodeMosesToken(ReadOnlySpan<char> token)
     {
-        if (!_lowercase || IsFoldedAscii(token))
-            return _wordCacheLookup.TryGetValue(token, out var cached) ? cached : EncodeWord(token.ToString());
-        var word = AccentFolding.Fold(token.ToString());
-        return word.Length == 0 ? null : EncodeWord(word);
+        if (_wordCacheLookup.TryGetValue(token, out var cached))
+            return cached;
+        var raw = token.ToString();
+        var word = _lowercase ? AccentFolding.Fold(raw) : raw;
+        var encoded = word.Length == 0 ? s_nothing : EncodeWord(word);
+        AddToCache(raw, encoded);
+        return encoded;
     }
 
-    // ASCII without capitals is its own fold.
-    private static bool IsFoldedAscii(ReadOnlySpan<char> token)
-    {
-        foreach (char c in token)
-        {
-            if (c >= 0x80 || (uint)(c - 'A') <= 'Z' - 'A')
-                return false;
-        }
-        return true;
-    }
-
+    // BPE of one folded word (uncached; TracePiece and EncodeMosesToken share it).
     private EncodedWord EncodeWord(string word)
     {
-        if (_wordCache.TryGetValue(word, out var cached))
-            return cached;
         var tokens = _bpe.Encode(word);
         var ids = new int[tokens.Length];
         for (int i = 0; i < tokens.Length; i++)
             ids[i] = IdOf(tokens[i]);
-        var encoded = new EncodedWord(tokens, ids);
-        if (word.Length <= MaxCachedWordLength)
+        return new EncodedWord(tokens, ids);
+    }
+
+    private void AddToCache(string token, EncodedWord encoded)
+    {
+        if (token.Length > MaxCachedWordLength)
+            return;
+        // A crude bound: when full, start over rather than track recency.
+        if (Interlocked.Increment(ref _wordCacheCount) > MaxCacheEntries)
         {
-            // A crude bound: when full, start over rather than track recency.
-            if (Interlocked.Increment(ref _wordCacheCount) > MaxCacheEntries)
-            {
-                _wordCache.Clear();
-                Interlocked.Exchange(ref _wordCacheCount, 0);
-            }
-            _wordCache.TryAdd(word, encoded);
+            _wordCache.Clear();
+            Interlocked.Exchange(ref _wordCacheCount, 0);
         }
-        return encoded;
+        _wordCache.TryAdd(token, encoded);
     }
 
     private int IdOf(string token) => _ids.TryGetValue(token, out int id) ? id : UnkId;

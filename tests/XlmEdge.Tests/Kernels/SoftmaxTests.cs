@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using XlmEdge.Kernels;
 
 namespace XlmEdge.Tests.Kernels;
@@ -49,6 +50,35 @@ public class SoftmaxTests
         // The max is exact; the log of a sum with relative error (n + 4)·2u adds that much absolutely.
         double bound = Math.Abs(expected) * 2 * KernelData.U + (n + 4) * 2 * KernelData.U;
         Assert.True(Math.Abs(actual - expected) <= bound, $"{actual} vs {expected}");
+    }
+
+    [Fact]
+    public void FastExpMatchesCephesAccuracyOnItsRange()
+    {
+        // Softmax and GELU use it; their own tests bound the end results, this one the building block.
+        var x = new List<float>();
+        for (int i = -87_000; i <= 88_000; i++)
+            x.Add(i * 1e-3f);
+        var random = new Random(11);
+        for (int i = 0; i < 20_000; i++)
+            x.Add((float)(random.NextDouble() * 4 - 2));
+        while (x.Count % 16 != 0)
+            x.Add(0.5f);
+        var input = x.ToArray();
+        Check(input, i => FastExp.Exp(Vector128.LoadUnsafe(ref input[i])).GetElement(0), 1);
+        Check(input, i => FastExp.Exp(Vector256.LoadUnsafe(ref input[i])).GetElement(0), 1);
+        Check(input, i => FastExp.Exp(Vector512.LoadUnsafe(ref input[i])).GetElement(0), 1);
+
+        static void Check(float[] input, Func<int, float> exp, int step)
+        {
+            for (int i = 0; i + 16 <= input.Length; i += step)
+            {
+                // Cephes expf documents a peak relative error of 2.0e-7 on ±88; the final rounding adds u.
+                double expected = Math.Exp(input[i]);
+                float actual = exp(i);
+                Assert.True(Math.Abs(actual - expected) <= (2.0e-7 + KernelData.U) * expected, $"exp({input[i]:R}) = {actual:R}, expected {expected:R}, relative error {Math.Abs(actual - expected) / expected}");
+            }
+        }
     }
 
     [Fact]

@@ -28,6 +28,15 @@ public class XlmTokenizerTests
         Assert.Equal(1, Tokenizer.LanguageIdOf("fr"));
     }
 
+    [Fact]
+    public void IsSpecialHoldsForTheSpecialTokensOnly()
+    {
+        var vocab = JsonDocument.Parse(File.ReadAllText(Path.Combine(Fixtures.TinyEnfr, "vocab.json"))).RootElement;
+        string[] specials = ["<s>", "</s>", "<pad>", "<unk>", .. Enumerable.Range(0, 10).Select(i => $"<special{i}>")];
+        foreach (var property in vocab.EnumerateObject())
+            Assert.Equal(specials.Contains(property.Name), Tokenizer.IsSpecial(property.Value.GetInt32()));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]

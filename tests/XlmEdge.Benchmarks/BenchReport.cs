@@ -118,7 +118,7 @@ internal sealed class BenchReport
         md.AppendLine($"- load average (1/5/15 min) before the run: {Machine.LoadAverage}; after: {LoadAfter}");
         md.AppendLine($"- {Machine.DotNet}; ONNX Runtime {OrtVersion}");
         if (Torch is { } t)
-            md.AppendLine($"- PyTorch {t.Version}, BLAS: {t.Blas}; OpenBLAS sgemm through torch.mm (2048^3, {Threads} threads): {t.SgemmGflops:F0} GFLOP/s");
+            md.AppendLine($"- PyTorch {t.Version}, BLAS: {t.Blas}; OpenBLAS sgemm (2048^3, {Threads} threads, the better of torch.mm and numpy.matmul): {t.SgemmGflops:F0} GFLOP/s");
         md.AppendLine($"- memory read bandwidth: {BandwidthSingleGBps:F1} GB/s on 1 thread, {BandwidthAllGBps:F1} GB/s on {Threads}");
         md.AppendLine($"- model: vocab {Geometry.VocabSize}, d {Geometry.EmbeddingSize}, {Geometry.Layers} layers, {Geometry.Heads} heads; {Geometry.EncoderLinearParameters / 1e6:F1} M block weights");
         return md.ToString();

@@ -114,7 +114,8 @@ internal sealed class BenchmarkRun
     /// <summary>
     /// torch runs its own kernels on OpenMP threads and calls OpenBLAS, which has its own pthreads:
     /// both get the benchmark's thread count, and OpenMP workers wait passively, because OpenMP
-    /// workers spinning while OpenBLAS's threads run made PyTorch 3-4x slower on this 2-core machine.
+    /// workers spinning while OpenBLAS's threads run made PyTorch's forward pass 2-4x slower on this
+    /// 2-core machine (measured: T = 16 fill-mask 100-130 ms passive, 210-280 ms by default).
     /// </summary>
     private Dictionary<string, string> TorchEnvironment => new()
     {
@@ -180,7 +181,10 @@ internal sealed class BenchmarkRun
     private TorchInfo? ReadTorchInfo()
     {
         _log.WriteLine("pytorch: versions, BLAS, sgemm peak");
-        var run = ChildProcess.Run(_python, [TorchScript, "info", "--ref", Reference, "--threads", Inv(_threads)], TorchEnvironment);
+        // Without the passive OpenMP wait policy: it halves OpenBLAS's own sgemm on two threads here,
+        // and the floor needs the best sgemm the machine can do.
+        var run = ChildProcess.Run(_python, [TorchScript, "info", "--ref", Reference, "--threads", Inv(_threads)],
+            new Dictionary<string, string> { ["OMP_NUM_THREADS"] = Inv(_threads), ["OPENBLAS_NUM_THREADS"] = Inv(_threads) });
         if (run.ExitCode != 0)
             return null;
         using var doc = JsonDocument.Parse(run.Stdout);

@@ -192,19 +192,30 @@ internal static class Attention
             TS.Store(TS.Multiply(b2, s), ref Unsafe.Add(ref rb, j + 2 * n));
             TS.Store(TS.Multiply(b3, s), ref Unsafe.Add(ref rb, j + 3 * n));
         }
+        // Short runs of keys: features split in even and odd steps, so FMA chains stay independent.
         for (; j <= T - n; j += n)
         {
-            TVec a0 = TS.Zero, b0 = TS.Zero;
+            TVec a0 = TS.Zero, b0 = TS.Zero, a1 = TS.Zero, b1 = TS.Zero;
             ref float kc = ref Unsafe.Add(ref kT, j);
-            for (int c = 0; c < hd; c++)
+            int c = 0;
+            for (; c < hd - 1; c += 2)
+            {
+                var k0 = TS.Load(in kc);
+                var k1 = TS.Load(in Unsafe.Add(ref kc, T));
+                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c)), k0, a0);
+                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c)), k0, b0);
+                a1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c + 1)), k1, a1);
+                b1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c + 1)), k1, b1);
+                kc = ref Unsafe.Add(ref kc, 2 * T);
+            }
+            if (c < hd)
             {
                 var k0 = TS.Load(in kc);
                 a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c)), k0, a0);
                 b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c)), k0, b0);
-                kc = ref Unsafe.Add(ref kc, T);
             }
-            TS.Store(TS.Multiply(a0, s), ref Unsafe.Add(ref ra, j));
-            TS.Store(TS.Multiply(b0, s), ref Unsafe.Add(ref rb, j));
+            TS.Store(TS.Multiply(TS.Add(a0, a1), s), ref Unsafe.Add(ref ra, j));
+            TS.Store(TS.Multiply(TS.Add(b0, b1), s), ref Unsafe.Add(ref rb, j));
         }
         for (; j < T; j++)
         {

@@ -313,7 +313,7 @@ internal static class Linear
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot<TS, TVec>(ref Half w, ref float x, int K) where TS : struct, ISimd<TVec> where TVec : struct
     {
-        int n = TS.Count, chunk = 2 * n, k = 0;
+        nint n = TS.Count, chunk = 2 * n, k = 0;
         TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
         for (; k <= K - 2 * chunk; k += 2 * chunk)
         {
@@ -340,7 +340,7 @@ internal static class Linear
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (float First, float Second) DotPair<TS, TVec>(ref Half w, ref float x, ref float z, int K) where TS : struct, ISimd<TVec> where TVec : struct
     {
-        int n = TS.Count, chunk = 2 * n, k = 0;
+        nint n = TS.Count, chunk = 2 * n, k = 0;
         TVec a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero;
         for (; k <= K - chunk; k += chunk)
         {
@@ -466,7 +466,7 @@ internal static class Linear
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WidenPairs<TS, TVec>(ref Half source, int count, ref float destination) where TS : struct, ISimd<TVec> where TVec : struct
     {
-        int n = TS.Count, k = 0;
+        nint n = TS.Count, k = 0;
         for (; k <= count - 2 * n; k += 2 * n)
         {
             TS.LoadHalfPairs(in Unsafe.Add(ref source, k), out var even, out var odd);

@@ -7,18 +7,18 @@ namespace XlmEdge.Kernels;
 /// <summary>Multi-head self-attention of one sentence (no padding, no mask: every key is valid).</summary>
 internal static class Attention
 {
-    /// <summary>Query rows one work item handles; long sentences split each head into blocks of this many.</summary>
+    /// <summary>Query rows per block of the scalar twin; bounds the blocks (and score rows) of the SIMD path.</summary>
     internal const int QueryBlock = 32;
 
-    /// <summary>Floats of scratch SelfAttention needs: one score row per concurrently runnable item.</summary>
-    public static int ScratchLength(int T, int heads) => checked(heads * QueryBlocks(T) * T);
+    /// <summary>Floats of scratch SelfAttention needs: two score rows (a query pair) per concurrently runnable item.</summary>
+    public static int ScratchLength(int T, int heads) => checked(heads * QueryBlocks(T) * 2 * T);
 
     /// <summary>
     /// q, k, v, output: [T, heads*headDim]; head j owns features j*headDim .. (j+1)*headDim - 1.
     /// output = softmax((q / sqrt(headDim)) k^T) v per head, the softmax in fp32 shifted by the row maximum.
-    /// Work is split over heads and blocks of <see cref="QueryBlock"/> query rows. Each item first copies
-    /// its head's keys and values into contiguous rows of the worker's pool scratch: in place they sit
-    /// 4 KB apart (d = 1024 floats), so every key of a head maps to the same few L1 sets and thrashes.
+    /// Work is split over heads and, when there are fewer heads than twice the threads, blocks of query rows. Each item first copies
+    /// its head's keys (transposed) and values into the worker's pool scratch: in place they sit 4 KB
+    /// apart (d = 1024 floats), so every key of a head maps to the same few L1 sets and thrashes.
     /// </summary>
     public static void SelfAttention(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output, Span<float> scratch) =>
         SelfAttention(CpuFeatures.Selected, pool, q, k, v, T, heads, headDim, output, scratch);
@@ -39,8 +39,12 @@ internal static class Attention
         var job = new Job
         {
             Path = path, Pool = pool, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim,
-            Output = output, Scratch = scratch, Blocks = QueryBlocks(T),
+            Output = output, Scratch = scratch,
         };
+        // As few query blocks as keep every thread busy: each item copies its head's keys and values,
+        // which costs as much as scoring a block of 32 queries at T = 128.
+        job.Blocks = Math.Min(QueryBlocks(T), Math.Max(1, (2 * pool.Threads + heads - 1) / heads));
+        job.BlockRows = (T + job.Blocks - 1) / job.Blocks;
         pool.For(heads * job.Blocks, ref job);
     }
 
@@ -50,7 +54,7 @@ internal static class Attention
         var job = new Job
         {
             Path = SimdPath.Scalar, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim,
-            Output = output, Scratch = scratch, Blocks = QueryBlocks(T),
+            Output = output, Scratch = scratch, Blocks = QueryBlocks(T), BlockRows = QueryBlock,
         };
         for (int i = 0; i < heads * job.Blocks; i++)
             job.Execute(i, 0);
@@ -64,19 +68,19 @@ internal static class Attention
         public WorkerPool? Pool;
         public ReadOnlySpan<float> Q, K, V;
         public Span<float> Output, Scratch;
-        public int T, Heads, HeadDim, Blocks;
+        public int T, Heads, HeadDim, Blocks, BlockRows;
 
         public readonly void Execute(int index, int worker)
         {
             int head = index / Blocks, block = index % Blocks;
-            int first = block * QueryBlock, end = Math.Min(T, first + QueryBlock);
-            var scores = Scratch.Slice(index * T, T);
+            int first = block * BlockRows, end = Math.Min(T, first + BlockRows);
+            var scores = Scratch.Slice(index * 2 * T, 2 * T);
             switch (Path)
             {
                 case SimdPath.Vector512: Rows<Simd512, Vector512<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
                 case SimdPath.Vector256: Rows<Simd256, Vector256<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
                 case SimdPath.Vector128: Rows<Simd128, Vector128<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
-                default: RowsScalar(head, first, end, scores); break;
+                default: RowsScalar(head, first, end, scores[..T]); break;
             }
         }
 
@@ -109,105 +113,186 @@ internal static class Attention
 
         private readonly void Rows<TS, TVec>(int head, int first, int end, Span<float> scores, Span<float> packed) where TS : struct, ISimd<TVec> where TVec : struct
         {
-            int stride = Heads * HeadDim, offset = head * HeadDim, hd = HeadDim, vecEnd = hd - hd % TS.Count;
-            var keys = packed[..(T * hd)];
+            int stride = Heads * HeadDim, offset = head * HeadDim, hd = HeadDim, T = this.T;
+            // Keys transposed ([hd][T]): scores of a query against a run of keys accumulate along the
+            // lanes with no horizontal sum per key. Values stay as rows (the output is along features).
+            ref float kT = ref MemoryMarshal.GetReference(packed);
             var values = packed.Slice(T * hd, T * hd);
             for (int j = 0; j < T; j++)
             {
-                K.Slice(j * stride + offset, hd).CopyTo(keys.Slice(j * hd, hd));
+                ref float kj = ref Unsafe.Add(ref MemoryMarshal.GetReference(K), j * stride + offset);
+                for (int c = 0; c < hd; c++)
+                    Unsafe.Add(ref kT, c * T + j) = Unsafe.Add(ref kj, c);
                 V.Slice(j * stride + offset, hd).CopyTo(values.Slice(j * hd, hd));
             }
             float scale = 1f / MathF.Sqrt(hd);
             ref float q0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(Q), offset);
-            ref float k0 = ref MemoryMarshal.GetReference(keys);
             ref float v0 = ref MemoryMarshal.GetReference(values);
             ref float o0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(Output), offset);
-            ref float s = ref MemoryMarshal.GetReference(scores);
-            for (int i = first; i < end; i++)
+            var sa = scores[..T];
+            var sb = scores.Slice(T, T);
+            // Two query rows per pass: every key and value load feeds two FMAs.
+            for (int i = first; i < end; i += 2)
             {
-                ref float qi = ref Unsafe.Add(ref q0, i * stride);
-                int j = 0;
-                // Four keys at a time: the query vector is loaded once for four dot products.
-                for (; j <= T - 4; j += 4)
+                ref float qa = ref Unsafe.Add(ref q0, i * stride);
+                ref float oa = ref Unsafe.Add(ref o0, i * stride);
+                if (i + 1 < end)
                 {
-                    ref float ka = ref Unsafe.Add(ref k0, j * hd);
-                    ref float kb = ref Unsafe.Add(ref ka, hd);
-                    ref float kc = ref Unsafe.Add(ref kb, hd);
-                    ref float kd = ref Unsafe.Add(ref kc, hd);
-                    TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
-                    int c = 0;
-                    for (; c < vecEnd; c += TS.Count)
-                    {
-                        var qv = TS.Load(in Unsafe.Add(ref qi, c));
-                        a0 = TS.MultiplyAdd(qv, TS.Load(in Unsafe.Add(ref ka, c)), a0);
-                        a1 = TS.MultiplyAdd(qv, TS.Load(in Unsafe.Add(ref kb, c)), a1);
-                        a2 = TS.MultiplyAdd(qv, TS.Load(in Unsafe.Add(ref kc, c)), a2);
-                        a3 = TS.MultiplyAdd(qv, TS.Load(in Unsafe.Add(ref kd, c)), a3);
-                    }
-                    float d0 = TS.Sum(a0), d1 = TS.Sum(a1), d2 = TS.Sum(a2), d3 = TS.Sum(a3);
-                    for (; c < hd; c++)
-                    {
-                        float qc = Unsafe.Add(ref qi, c);
-                        d0 += qc * Unsafe.Add(ref ka, c);
-                        d1 += qc * Unsafe.Add(ref kb, c);
-                        d2 += qc * Unsafe.Add(ref kc, c);
-                        d3 += qc * Unsafe.Add(ref kd, c);
-                    }
-                    Unsafe.Add(ref s, j) = d0 * scale;
-                    Unsafe.Add(ref s, j + 1) = d1 * scale;
-                    Unsafe.Add(ref s, j + 2) = d2 * scale;
-                    Unsafe.Add(ref s, j + 3) = d3 * scale;
+                    Score<TS, TVec>(ref kT, T, hd, ref qa, ref Unsafe.Add(ref qa, stride), scale, sa, sb);
+                    Softmax.InPlace<TS, TVec>(sa);
+                    Softmax.InPlace<TS, TVec>(sb);
+                    Mix<TS, TVec>(ref v0, T, hd, sa, sb, ref oa, ref Unsafe.Add(ref oa, stride));
                 }
-                for (; j < T; j++)
+                else
                 {
-                    ref float kj = ref Unsafe.Add(ref k0, j * hd);
-                    var acc = TS.Zero;
-                    int c = 0;
-                    for (; c < vecEnd; c += TS.Count)
-                        acc = TS.MultiplyAdd(TS.Load(in Unsafe.Add(ref qi, c)), TS.Load(in Unsafe.Add(ref kj, c)), acc);
-                    float dot = TS.Sum(acc);
-                    for (; c < hd; c++)
-                        dot += Unsafe.Add(ref qi, c) * Unsafe.Add(ref kj, c);
-                    Unsafe.Add(ref s, j) = dot * scale;
-                }
-
-                Softmax.InPlace<TS, TVec>(scores);
-
-                // output_i = Σ_j p_j v_j, four output vectors held in registers per pass over the keys.
-                ref float oi = ref Unsafe.Add(ref o0, i * stride);
-                int f = 0;
-                for (; f <= vecEnd - 4 * TS.Count; f += 4 * TS.Count)
-                {
-                    TVec c0 = TS.Zero, c1 = TS.Zero, c2 = TS.Zero, c3 = TS.Zero;
-                    for (int jj = 0; jj < T; jj++)
-                    {
-                        var p = TS.Broadcast(Unsafe.Add(ref s, jj));
-                        ref float vj = ref Unsafe.Add(ref v0, jj * hd + f);
-                        c0 = TS.MultiplyAdd(p, TS.Load(in vj), c0);
-                        c1 = TS.MultiplyAdd(p, TS.Load(in Unsafe.Add(ref vj, TS.Count)), c1);
-                        c2 = TS.MultiplyAdd(p, TS.Load(in Unsafe.Add(ref vj, 2 * TS.Count)), c2);
-                        c3 = TS.MultiplyAdd(p, TS.Load(in Unsafe.Add(ref vj, 3 * TS.Count)), c3);
-                    }
-                    TS.Store(c0, ref Unsafe.Add(ref oi, f));
-                    TS.Store(c1, ref Unsafe.Add(ref oi, f + TS.Count));
-                    TS.Store(c2, ref Unsafe.Add(ref oi, f + 2 * TS.Count));
-                    TS.Store(c3, ref Unsafe.Add(ref oi, f + 3 * TS.Count));
-                }
-                for (; f < vecEnd; f += TS.Count)
-                {
-                    var c0 = TS.Zero;
-                    for (int jj = 0; jj < T; jj++)
-                        c0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref s, jj)), TS.Load(in Unsafe.Add(ref v0, jj * hd + f)), c0);
-                    TS.Store(c0, ref Unsafe.Add(ref oi, f));
-                }
-                for (; f < hd; f++)
-                {
-                    float sum = 0;
-                    for (int jj = 0; jj < T; jj++)
-                        sum += Unsafe.Add(ref s, jj) * Unsafe.Add(ref v0, jj * hd + f);
-                    Unsafe.Add(ref oi, f) = sum;
+                    Score<TS, TVec>(ref kT, T, hd, ref qa, ref qa, scale, sa, sa);
+                    Softmax.InPlace<TS, TVec>(sa);
+                    Mix<TS, TVec>(ref v0, T, hd, sa, sa, ref oa, ref oa);
                 }
             }
+        }
+    }
+
+    /// <summary>sa[j] = scale·(qa·k_j), sb[j] = scale·(qb·k_j) with keys transposed (kT[c·T + j]).</summary>
+    private static void Score<TS, TVec>(ref float kT, int T, int hd, ref float qa, ref float qb, float scale, Span<float> sa, Span<float> sb)
+        where TS : struct, ISimd<TVec> where TVec : struct
+    {
+        int n = TS.Count, j = 0;
+        ref float ra = ref MemoryMarshal.GetReference(sa);
+        ref float rb = ref MemoryMarshal.GetReference(sb);
+        var s = TS.Broadcast(scale);
+        for (; j <= T - 4 * n; j += 4 * n)
+        {
+            TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, b2 = TS.Zero, b3 = TS.Zero;
+            ref float kc = ref Unsafe.Add(ref kT, j);
+            for (int c = 0; c < hd; c++)
+            {
+                var x = TS.Broadcast(Unsafe.Add(ref qa, c));
+                var y = TS.Broadcast(Unsafe.Add(ref qb, c));
+                var k0 = TS.Load(in kc);
+                var k1 = TS.Load(in Unsafe.Add(ref kc, n));
+                var k2 = TS.Load(in Unsafe.Add(ref kc, 2 * n));
+                var k3 = TS.Load(in Unsafe.Add(ref kc, 3 * n));
+                a0 = TS.MultiplyAdd(x, k0, a0);
+                b0 = TS.MultiplyAdd(y, k0, b0);
+                a1 = TS.MultiplyAdd(x, k1, a1);
+                b1 = TS.MultiplyAdd(y, k1, b1);
+                a2 = TS.MultiplyAdd(x, k2, a2);
+                b2 = TS.MultiplyAdd(y, k2, b2);
+                a3 = TS.MultiplyAdd(x, k3, a3);
+                b3 = TS.MultiplyAdd(y, k3, b3);
+                kc = ref Unsafe.Add(ref kc, T);
+            }
+            TS.Store(TS.Multiply(a0, s), ref Unsafe.Add(ref ra, j));
+            TS.Store(TS.Multiply(a1, s), ref Unsafe.Add(ref ra, j + n));
+            TS.Store(TS.Multiply(a2, s), ref Unsafe.Add(ref ra, j + 2 * n));
+            TS.Store(TS.Multiply(a3, s), ref Unsafe.Add(ref ra, j + 3 * n));
+            TS.Store(TS.Multiply(b0, s), ref Unsafe.Add(ref rb, j));
+            TS.Store(TS.Multiply(b1, s), ref Unsafe.Add(ref rb, j + n));
+            TS.Store(TS.Multiply(b2, s), ref Unsafe.Add(ref rb, j + 2 * n));
+            TS.Store(TS.Multiply(b3, s), ref Unsafe.Add(ref rb, j + 3 * n));
+        }
+        // Short runs of keys: features split in even and odd steps, so FMA chains stay independent.
+        for (; j <= T - n; j += n)
+        {
+            TVec a0 = TS.Zero, b0 = TS.Zero, a1 = TS.Zero, b1 = TS.Zero;
+            ref float kc = ref Unsafe.Add(ref kT, j);
+            int c = 0;
+            for (; c < hd - 1; c += 2)
+            {
+                var k0 = TS.Load(in kc);
+                var k1 = TS.Load(in Unsafe.Add(ref kc, T));
+                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c)), k0, a0);
+                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c)), k0, b0);
+                a1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c + 1)), k1, a1);
+                b1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c + 1)), k1, b1);
+                kc = ref Unsafe.Add(ref kc, 2 * T);
+            }
+            if (c < hd)
+            {
+                var k0 = TS.Load(in kc);
+                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c)), k0, a0);
+                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c)), k0, b0);
+            }
+            TS.Store(TS.Multiply(TS.Add(a0, a1), s), ref Unsafe.Add(ref ra, j));
+            TS.Store(TS.Multiply(TS.Add(b0, b1), s), ref Unsafe.Add(ref rb, j));
+        }
+        for (; j < T; j++)
+        {
+            float a = 0, b = 0;
+            for (int c = 0; c < hd; c++)
+            {
+                float kv = Unsafe.Add(ref kT, c * T + j);
+                a += Unsafe.Add(ref qa, c) * kv;
+                b += Unsafe.Add(ref qb, c) * kv;
+            }
+            Unsafe.Add(ref ra, j) = a * scale;
+            Unsafe.Add(ref rb, j) = b * scale;
+        }
+    }
+
+    /// <summary>oa = Σ_j sa[j]·v_j and ob = Σ_j sb[j]·v_j, four feature vectors per row held in registers per pass.</summary>
+    private static void Mix<TS, TVec>(ref float v0, int T, int hd, Span<float> sa, Span<float> sb, ref float oa, ref float ob)
+        where TS : struct, ISimd<TVec> where TVec : struct
+    {
+        int n = TS.Count, vecEnd = hd - hd % n, f = 0;
+        ref float pa = ref MemoryMarshal.GetReference(sa);
+        ref float pb = ref MemoryMarshal.GetReference(sb);
+        for (; f <= vecEnd - 4 * n; f += 4 * n)
+        {
+            TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, b2 = TS.Zero, b3 = TS.Zero;
+            ref float vj = ref Unsafe.Add(ref v0, f);
+            for (int j = 0; j < T; j++)
+            {
+                var x = TS.Broadcast(Unsafe.Add(ref pa, j));
+                var y = TS.Broadcast(Unsafe.Add(ref pb, j));
+                var w0 = TS.Load(in vj);
+                var w1 = TS.Load(in Unsafe.Add(ref vj, n));
+                var w2 = TS.Load(in Unsafe.Add(ref vj, 2 * n));
+                var w3 = TS.Load(in Unsafe.Add(ref vj, 3 * n));
+                a0 = TS.MultiplyAdd(x, w0, a0);
+                b0 = TS.MultiplyAdd(y, w0, b0);
+                a1 = TS.MultiplyAdd(x, w1, a1);
+                b1 = TS.MultiplyAdd(y, w1, b1);
+                a2 = TS.MultiplyAdd(x, w2, a2);
+                b2 = TS.MultiplyAdd(y, w2, b2);
+                a3 = TS.MultiplyAdd(x, w3, a3);
+                b3 = TS.MultiplyAdd(y, w3, b3);
+                vj = ref Unsafe.Add(ref vj, hd);
+            }
+            // ob may alias oa (odd last row, sb = sa): same sums, stored twice.
+            TS.Store(a0, ref Unsafe.Add(ref oa, f));
+            TS.Store(a1, ref Unsafe.Add(ref oa, f + n));
+            TS.Store(a2, ref Unsafe.Add(ref oa, f + 2 * n));
+            TS.Store(a3, ref Unsafe.Add(ref oa, f + 3 * n));
+            TS.Store(b0, ref Unsafe.Add(ref ob, f));
+            TS.Store(b1, ref Unsafe.Add(ref ob, f + n));
+            TS.Store(b2, ref Unsafe.Add(ref ob, f + 2 * n));
+            TS.Store(b3, ref Unsafe.Add(ref ob, f + 3 * n));
+        }
+        for (; f < vecEnd; f += n)
+        {
+            TVec a0 = TS.Zero, b0 = TS.Zero;
+            for (int j = 0; j < T; j++)
+            {
+                var w0 = TS.Load(in Unsafe.Add(ref v0, j * hd + f));
+                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref pa, j)), w0, a0);
+                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref pb, j)), w0, b0);
+            }
+            TS.Store(a0, ref Unsafe.Add(ref oa, f));
+            TS.Store(b0, ref Unsafe.Add(ref ob, f));
+        }
+        for (; f < hd; f++)
+        {
+            float a = 0, b = 0;
+            for (int j = 0; j < T; j++)
+            {
+                float w = Unsafe.Add(ref v0, j * hd + f);
+                a += Unsafe.Add(ref pa, j) * w;
+                b += Unsafe.Add(ref pb, j) * w;
+            }
+            Unsafe.Add(ref oa, f) = a;
+            Unsafe.Add(ref ob, f) = b;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -24,6 +25,8 @@ namespace XlmEdge.Kernels;
 /// </list>
 /// fp16 rows are widened in even/odd pairs (<see cref="ISimd{TVec}.LoadHalfPairs"/>), so the x side is
 /// packed in the same "pair order" (<see cref="CopyRow"/>); the sums are the same terms in another order.
+/// When max |x| &lt; <see cref="UnscaledLimit"/>, W is widened without its final ×2^112 and x is packed
+/// times 2^112 instead: the same products bit for bit, one multiply less per widened vector.
 /// Per call: the pool's shared buffer holds the packed x, its per-worker scratch the W slice and y tile.
 /// </remarks>
 internal static class Linear
@@ -39,6 +42,26 @@ internal static class Linear
 
     /// <summary>K values per slice: Rows·KSlice·4 bytes of widened W and KSlice·2·lanes·4 bytes of x stay in L1.</summary>
     internal const int KSlice = 256;
+
+    /// <summary>Below this max |x| the fp16 paths widen W unscaled and scale x by 2^112 instead (x·2^112 stays finite).</summary>
+    internal const float UnscaledLimit = 65536f;
+
+    /// <summary>How the fp16 kernels widen W, chosen per call and fixed at JIT time through a type argument.</summary>
+    private interface IHalfWidening
+    {
+        /// <summary>True: W values come out times 2^-112 (one multiply less per vector) and x was scaled by 2^112.</summary>
+        static abstract bool Unscaled { get; }
+    }
+
+    private readonly struct ScaledHalves : IHalfWidening
+    {
+        public static bool Unscaled => false;
+    }
+
+    private readonly struct UnscaledHalves : IHalfWidening
+    {
+        public static bool Unscaled => true;
+    }
 
     /// <summary>y = x·W^T + bias with fp16 weights.</summary>
     public static void Forward(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<Half> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None) =>
@@ -127,15 +150,28 @@ internal static class Linear
     private static void Run<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
     {
+        // Scaling x by 2^112 and W by nothing gives every product exactly the value it had before (powers
+        // of two), so the results are bit for bit the same; only a huge or non-finite x keeps the scaled widening.
+        // (MaxMagnitude returns the signed value; NaN fails the comparison.)
+        if (typeof(TW) == typeof(Half) && Math.Abs(TensorPrimitives.MaxMagnitude(x[..(T * K)])) < UnscaledLimit)
+            Run<TS, TVec, TW, UnscaledHalves>(pool, x, T, K, w, N, bias, y, activation);
+        else
+            Run<TS, TVec, TW, ScaledHalves>(pool, x, T, K, w, N, bias, y, activation);
+    }
+
+    private static void Run<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        float xScale = TH.Unscaled ? HalfBits.Scale : 1f;
         if (T < GemvTokens)
         {
             if (typeof(TW) == typeof(Half))
             {
                 var ordered = pool.Shared(T * K);
-                ToPairOrder(x, T, K, TS.Count, ordered);
+                ToPairOrder(x, T, K, TS.Count, xScale, ordered);
                 x = ordered;
             }
-            var gemv = new GemvJob<TS, TVec, TW>
+            var gemv = new GemvJob<TS, TVec, TW, TH>
             {
                 X = x, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
                 RowsPerItem = RowsPerItem(N, 4, pool.Threads, 256),
@@ -148,12 +184,12 @@ internal static class Linear
         int panels = (T + panelWidth - 1) / panelWidth;
         int paddedT = panels * panelWidth;
         var packed = pool.Shared(checked(panels * K * panelWidth));
-        PackPanels(x, T, K, panelWidth, typeof(TW) == typeof(Half) ? lanes : 0, packed);
+        PackPanels(x, T, K, panelWidth, typeof(TW) == typeof(Half) ? lanes : 0, xScale, packed);
 
         int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, 4 * Rows);
         int kSlice = Math.Min(K, KSlice);
         pool.EnsureScratch(checked(Rows * kSlice + rowsPerItem * paddedT));
-        var gemm = new GemmJob<TS, TVec, TW>
+        var gemm = new GemmJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
             RowsPerItem = rowsPerItem, KSlice = kSlice, Panels = panels, PaddedT = paddedT,
@@ -173,7 +209,7 @@ internal static class Linear
     /// x [T,K] -> panels [panels][K][panelWidth]: token t of panel p at lane t - p·panelWidth, missing
     /// tokens 0; with <paramref name="pairLanes"/> &gt; 0 the k axis is in pair order (fp16 weights).
     /// </summary>
-    private static void PackPanels(ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, Span<float> packed)
+    private static void PackPanels(ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale, Span<float> packed)
     {
         int panels = packed.Length / (K * panelWidth);
         for (int p = 0; p < panels; p++)
@@ -186,7 +222,7 @@ internal static class Linear
             {
                 var row = x.Slice((first + j) * K, K);
                 ref float dst = ref Unsafe.Add(ref MemoryMarshal.GetReference(panel), j);
-                CopyRow(row, K, pairLanes, ref dst, panelWidth);
+                CopyRow(row, K, pairLanes, scale, ref dst, panelWidth);
             }
         }
     }
@@ -218,7 +254,7 @@ internal static class Linear
     /// Few tokens: each item streams a block of W rows front to back (one sequential stream, which the
     /// hardware prefetcher follows best), widening each W vector once for up to two tokens.
     /// </summary>
-    private ref struct GemvJob<TS, TVec, TW> : IParallelJob where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
+    private ref struct GemvJob<TS, TVec, TW, TH> : IParallelJob where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         public ReadOnlySpan<float> X, Bias;
         public ReadOnlySpan<TW> W;
@@ -243,7 +279,7 @@ internal static class Linear
                     ref float xa = ref Unsafe.Add(ref x0, t * K);
                     ref float xb = ref Unsafe.Add(ref x0, (t + 1) * K);
                     var (first, second) = typeof(TW) == typeof(Half)
-                        ? DotPair<TS, TVec>(ref Unsafe.As<TW, Half>(ref wn), ref xa, ref xb, K)
+                        ? DotPair<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref wn), ref xa, ref xb, K)
                         : DotPair<TS, TVec>(ref Unsafe.As<TW, float>(ref wn), ref xa, ref xb, K);
                     Unsafe.Add(ref y0, t * N + n) = first;
                     Unsafe.Add(ref y0, (t + 1) * N + n) = second;
@@ -252,7 +288,7 @@ internal static class Linear
                 {
                     ref float xa = ref Unsafe.Add(ref x0, t * K);
                     Unsafe.Add(ref y0, t * N + n) = typeof(TW) == typeof(Half)
-                        ? Dot<TS, TVec>(ref Unsafe.As<TW, Half>(ref wn), ref xa, K)
+                        ? Dot<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref wn), ref xa, K)
                         : Dot<TS, TVec>(ref Unsafe.As<TW, float>(ref wn), ref xa, K);
                 }
             }
@@ -311,14 +347,14 @@ internal static class Linear
     /// (see <see cref="CopyRow"/>). Four independent accumulators.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot<TS, TVec>(ref Half w, ref float x, int K) where TS : struct, ISimd<TVec> where TVec : struct
+    private static float Dot<TS, TVec, TH>(ref Half w, ref float x, int K) where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
     {
-        int n = TS.Count, chunk = 2 * n, k = 0;
+        nint n = TS.Count, chunk = 2 * n, k = 0;
         TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
         for (; k <= K - 2 * chunk; k += 2 * chunk)
         {
-            TS.LoadHalfPairs(in Unsafe.Add(ref w, k), out var e0, out var o0);
-            TS.LoadHalfPairs(in Unsafe.Add(ref w, k + chunk), out var e1, out var o1);
+            LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref w, k), out var e0, out var o0);
+            LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref w, k + chunk), out var e1, out var o1);
             a0 = TS.MultiplyAdd(e0, TS.Load(in Unsafe.Add(ref x, k)), a0);
             a1 = TS.MultiplyAdd(o0, TS.Load(in Unsafe.Add(ref x, k + n)), a1);
             a2 = TS.MultiplyAdd(e1, TS.Load(in Unsafe.Add(ref x, k + chunk)), a2);
@@ -326,25 +362,25 @@ internal static class Linear
         }
         for (; k <= K - chunk; k += chunk)
         {
-            TS.LoadHalfPairs(in Unsafe.Add(ref w, k), out var e0, out var o0);
+            LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref w, k), out var e0, out var o0);
             a0 = TS.MultiplyAdd(e0, TS.Load(in Unsafe.Add(ref x, k)), a0);
             a1 = TS.MultiplyAdd(o0, TS.Load(in Unsafe.Add(ref x, k + n)), a1);
         }
         float sum = TS.Sum(TS.Add(TS.Add(a0, a1), TS.Add(a2, a3)));
         for (; k < K; k++)
-            sum += HalfBits.ToSingle(Unsafe.Add(ref w, k)) * Unsafe.Add(ref x, k);
+            sum += Widen<TH>(Unsafe.Add(ref w, k)) * Unsafe.Add(ref x, k);
         return sum;
     }
 
     /// <summary>Two fp16-weight dot products sharing each widened W vector; x and z in pair order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (float First, float Second) DotPair<TS, TVec>(ref Half w, ref float x, ref float z, int K) where TS : struct, ISimd<TVec> where TVec : struct
+    private static (float First, float Second) DotPair<TS, TVec, TH>(ref Half w, ref float x, ref float z, int K) where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
     {
-        int n = TS.Count, chunk = 2 * n, k = 0;
+        nint n = TS.Count, chunk = 2 * n, k = 0;
         TVec a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero;
         for (; k <= K - chunk; k += chunk)
         {
-            TS.LoadHalfPairs(in Unsafe.Add(ref w, k), out var even, out var odd);
+            LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref w, k), out var even, out var odd);
             a0 = TS.MultiplyAdd(even, TS.Load(in Unsafe.Add(ref x, k)), a0);
             b0 = TS.MultiplyAdd(even, TS.Load(in Unsafe.Add(ref z, k)), b0);
             a1 = TS.MultiplyAdd(odd, TS.Load(in Unsafe.Add(ref x, k + n)), a1);
@@ -353,21 +389,35 @@ internal static class Linear
         float first = TS.Sum(TS.Add(a0, a1)), second = TS.Sum(TS.Add(b0, b1));
         for (; k < K; k++)
         {
-            float wk = HalfBits.ToSingle(Unsafe.Add(ref w, k));
+            float wk = Widen<TH>(Unsafe.Add(ref w, k));
             first += wk * Unsafe.Add(ref x, k);
             second += wk * Unsafe.Add(ref z, k);
         }
         return (first, second);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadPairs<TS, TVec, TH>(ref readonly Half source, out TVec even, out TVec odd)
+        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
+    {
+        if (TH.Unscaled)
+            TS.LoadHalfPairsUnscaled(in source, out even, out odd);
+        else
+            TS.LoadHalfPairs(in source, out even, out odd);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Widen<TH>(Half value) where TH : struct, IHalfWidening =>
+        TH.Unscaled ? HalfBits.ToSingleUnscaled(value) : HalfBits.ToSingle(value);
+
     /// <summary>
-    /// Copies one row of K values to <paramref name="destination"/> (element stride
+    /// Copies one row of K values, times <paramref name="scale"/>, to <paramref name="destination"/> (element stride
     /// <paramref name="stride"/>) in pair order, or in plain order when <paramref name="lanes"/> is 0.
     /// Pair order: within each chunk of 2·lanes values the even-indexed ones come first, then the
     /// odd-indexed ones (the order <see cref="ISimd{TVec}.LoadHalfPairs"/> produces); a tail shorter
     /// than a chunk stays in place.
     /// </summary>
-    private static void CopyRow(ReadOnlySpan<float> row, int K, int lanes, ref float destination, int stride)
+    private static void CopyRow(ReadOnlySpan<float> row, int K, int lanes, float scale, ref float destination, int stride)
     {
         int k = 0;
         if (lanes > 0)
@@ -375,21 +425,21 @@ internal static class Linear
             int chunk = 2 * lanes;
             for (; k <= K - chunk; k += chunk)
                 for (int j = 0; j < chunk; j++)
-                    Unsafe.Add(ref destination, (k + (j & 1) * lanes + (j >> 1)) * stride) = row[k + j];
+                    Unsafe.Add(ref destination, (k + (j & 1) * lanes + (j >> 1)) * stride) = row[k + j] * scale;
         }
         for (; k < K; k++)
-            Unsafe.Add(ref destination, k * stride) = row[k];
+            Unsafe.Add(ref destination, k * stride) = row[k] * scale;
     }
 
     /// <summary>x [T,K] -> the same rows with each row's values in pair order.</summary>
-    internal static void ToPairOrder(ReadOnlySpan<float> x, int T, int K, int lanes, Span<float> ordered)
+    internal static void ToPairOrder(ReadOnlySpan<float> x, int T, int K, int lanes, float scale, Span<float> ordered)
     {
         for (int t = 0; t < T; t++)
-            CopyRow(x.Slice(t * K, K), K, lanes, ref ordered[t * K], 1);
+            CopyRow(x.Slice(t * K, K), K, lanes, scale, ref ordered[t * K], 1);
     }
 
     /// <summary>Many tokens: register-tiled GEMM over a block of W rows (see the class remarks).</summary>
-    private ref struct GemmJob<TS, TVec, TW> : IParallelJob where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
+    private ref struct GemmJob<TS, TVec, TW, TH> : IParallelJob where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         public WorkerPool Pool;
         public ReadOnlySpan<float> Packed, Bias;
@@ -427,7 +477,7 @@ internal static class Linear
                     if (typeof(TW) == typeof(Half))
                     {
                         for (int i = 0; i < rows; i++)
-                            WidenPairs<TS, TVec>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)(r + i) * K + k0)), kc, ref Unsafe.Add(ref slice, i * kSlice));
+                            WidenPairs<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)(r + i) * K + k0)), kc, ref Unsafe.Add(ref slice, i * kSlice));
                         wr = ref slice;
                         wStride = kSlice;
                     }
@@ -464,17 +514,17 @@ internal static class Linear
     /// (a multiple of every chunk size), so slice-local and row-global pair order agree.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WidenPairs<TS, TVec>(ref Half source, int count, ref float destination) where TS : struct, ISimd<TVec> where TVec : struct
+    private static void WidenPairs<TS, TVec, TH>(ref Half source, int count, ref float destination) where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
     {
-        int n = TS.Count, k = 0;
+        nint n = TS.Count, k = 0;
         for (; k <= count - 2 * n; k += 2 * n)
         {
-            TS.LoadHalfPairs(in Unsafe.Add(ref source, k), out var even, out var odd);
+            LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref source, k), out var even, out var odd);
             TS.Store(even, ref Unsafe.Add(ref destination, k));
             TS.Store(odd, ref Unsafe.Add(ref destination, k + n));
         }
         for (; k < count; k++)
-            Unsafe.Add(ref destination, k) = HalfBits.ToSingle(Unsafe.Add(ref source, k));
+            Unsafe.Add(ref destination, k) = Widen<TH>(Unsafe.Add(ref source, k));
     }
 
     /// <summary>

@@ -33,6 +33,12 @@ internal interface ISimd<TVec> where TVec : struct
     /// </summary>
     static abstract void LoadHalfPairs(ref readonly Half source, out TVec even, out TVec odd);
 
+    /// <summary>
+    /// As <see cref="LoadHalfPairs"/> without the final multiply: each value comes out as its fp16 value
+    /// times 2^-112 (<see cref="HalfBits.Scale"/>), exactly. Kernels multiply the other operand by 2^112 instead.
+    /// </summary>
+    static abstract void LoadHalfPairsUnscaled(ref readonly Half source, out TVec even, out TVec odd);
+
     static abstract TVec Add(TVec a, TVec b);
 
     static abstract TVec Subtract(TVec a, TVec b);
@@ -156,28 +162,49 @@ internal static class HalfBits
     // arithmetic shift right by 3 puts exponent and mantissa at bits 13..27 with sign copies above;
     // the even one is first moved up by 16.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Odd(Vector128<int> pairs) => ((pairs >> 3) & Vector128.Create(Mask)).AsSingle() * Vector128.Create(Scale);
+    public static Vector128<float> Odd(Vector128<int> pairs) => OddUnscaled(pairs) * Vector128.Create(Scale);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Even(Vector128<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Odd(Vector256<int> pairs) => ((pairs >> 3) & Vector256.Create(Mask)).AsSingle() * Vector256.Create(Scale);
+    public static Vector128<float> OddUnscaled(Vector128<int> pairs) => ((pairs >> 3) & Vector128.Create(Mask)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> EvenUnscaled(Vector128<int> pairs) => OddUnscaled(pairs << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Odd(Vector256<int> pairs) => OddUnscaled(pairs) * Vector256.Create(Scale);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Even(Vector256<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Odd(Vector512<int> pairs) => ((pairs >> 3) & Vector512.Create(Mask)).AsSingle() * Vector512.Create(Scale);
+    public static Vector256<float> OddUnscaled(Vector256<int> pairs) => ((pairs >> 3) & Vector256.Create(Mask)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> EvenUnscaled(Vector256<int> pairs) => OddUnscaled(pairs << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Odd(Vector512<int> pairs) => OddUnscaled(pairs) * Vector512.Create(Scale);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Even(Vector512<int> pairs) => Odd(pairs << 16);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> OddUnscaled(Vector512<int> pairs) => ((pairs >> 3) & Vector512.Create(Mask)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> EvenUnscaled(Vector512<int> pairs) => OddUnscaled(pairs << 16);
+
     /// <summary>The scalar form of the same arithmetic (used by the scalar twins' tests).</summary>
-    public static float ToSingle(Half value)
+    public static float ToSingle(Half value) => ToSingleUnscaled(value) * Scale;
+
+    /// <summary>The fp16 value times 2^-112, exactly (the scalar form of the unscaled widening).</summary>
+    public static float ToSingleUnscaled(Half value)
     {
         int bits = (short)BitConverter.HalfToInt16Bits(value);
-        return BitConverter.Int32BitsToSingle((bits << 13) & Mask) * Scale;
+        return BitConverter.Int32BitsToSingle((bits << 13) & Mask);
     }
 }
 
@@ -216,6 +243,14 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
         var pairs = Vector128.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
         even = HalfBits.Even(pairs);
         odd = HalfBits.Odd(pairs);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairsUnscaled(ref readonly Half source, out Vector128<float> even, out Vector128<float> odd)
+    {
+        var pairs = Vector128.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
+        even = HalfBits.EvenUnscaled(pairs);
+        odd = HalfBits.OddUnscaled(pairs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -291,6 +326,14 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairsUnscaled(ref readonly Half source, out Vector256<float> even, out Vector256<float> odd)
+    {
+        var pairs = Vector256.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
+        even = HalfBits.EvenUnscaled(pairs);
+        odd = HalfBits.OddUnscaled(pairs);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -356,6 +399,14 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
         var pairs = Vector512.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
         even = HalfBits.Even(pairs);
         odd = HalfBits.Odd(pairs);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadHalfPairsUnscaled(ref readonly Half source, out Vector512<float> even, out Vector512<float> odd)
+    {
+        var pairs = Vector512.LoadUnsafe(in Unsafe.As<Half, int>(ref Unsafe.AsRef(in source)));
+        even = HalfBits.EvenUnscaled(pairs);
+        odd = HalfBits.OddUnscaled(pairs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

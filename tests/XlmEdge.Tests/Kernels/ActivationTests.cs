@@ -106,7 +106,7 @@ public class ActivationTests
     {
         var x = Enumerable.Range(0, T * K).Select(i => (float)i).ToArray();
         var ordered = new float[T * K];
-        Linear.ToPairOrder(x, T, K, lanes, ordered);
+        Linear.ToPairOrder(x, T, K, lanes, 1f, ordered);
         int chunk = 2 * lanes, full = K - K % chunk;
         for (int t = 0; t < T; t++)
             for (int k = 0; k < K; k++)

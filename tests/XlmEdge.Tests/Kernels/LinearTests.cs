@@ -41,6 +41,50 @@ public class LinearTests
     }
 
     [Theory]
+    [InlineData(1, 33, 13)]
+    [InlineData(2, 1024, 9)]
+    [InlineData(17, 300, 19)]
+    public void HalfWeightsWithHugeInputsMatchScalarTwin(int T, int K, int N)
+    {
+        // max |x| at or above Linear.UnscaledLimit: x·2^112 would overflow, so the kernels must keep the scaled widening.
+        var random = new Random(T * 7919 + K * 31 + N + 2);
+        var x = KernelData.Floats(random, T * K, 4 * Linear.UnscaledLimit);
+        x[^1] = -Linear.UnscaledLimit;
+        var w = KernelData.Halves(random, N * K, 0.5f);
+        var bias = KernelData.Floats(random, N);
+        var wide = w.Select(h => (float)h).ToArray();
+        foreach (var path in CpuFeatures.AllPaths)
+        {
+            using var pool = new WorkerPool(2);
+            var expected = new float[T * N];
+            var actual = new float[T * N];
+            Linear.ForwardScalar(x, T, K, w, N, bias, expected);
+            Linear.Forward(path, pool, x, T, K, w, N, bias, actual);
+            Assert.All(actual, value => Assert.True(float.IsFinite(value), $"{path}: {value}"));
+            AssertClose(expected, actual, x, wide, bias, T, K, N, Activation.None);
+        }
+    }
+
+    [Fact]
+    public void HalfWeightsWithLargeNegativeInputsMatchScalarTwin()
+    {
+        // Only the most negative value is large: the limit applies to |x|, not to the signed maximum.
+        const int T = 1, K = 64, N = 8;
+        var random = new Random(5);
+        var x = KernelData.Floats(random, T * K, 1f);
+        x[3] = -2 * Linear.UnscaledLimit;
+        var w = KernelData.Halves(random, N * K, 0.5f);
+        var wide = w.Select(h => (float)h).ToArray();
+        using var pool = new WorkerPool(1);
+        var expected = new float[T * N];
+        var actual = new float[T * N];
+        Linear.ForwardScalar(x, T, K, w, N, [], expected);
+        Linear.Forward(pool, x, T, K, w, N, [], actual);
+        Assert.All(actual, value => Assert.True(float.IsFinite(value)));
+        AssertClose(expected, actual, x, wide, [], T, K, N, Activation.None);
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void SingleWeightsMatchScalarTwin(string width, int T, int K, int N)
     {

@@ -71,6 +71,15 @@ internal sealed record BenchCase(string Name, CaseKind Kind, int Tokens, int Bat
         return ids;
     }
 
+    /// <summary>The fields that name a case, shared by the cases file and the results file.</summary>
+    public void WriteIdentity(Utf8JsonWriter w)
+    {
+        w.WriteString("name", Name);
+        w.WriteString("kind", Kind == CaseKind.FillMask ? "fill-mask" : "encode");
+        w.WriteNumber("tokens", Tokens);
+        w.WriteNumber("batch", Batch);
+    }
+
     /// <summary>Writes the cases for the PyTorch child process (the only engine outside .NET).</summary>
     public static void WriteJson(IReadOnlyList<BenchCase> cases, string path)
     {
@@ -80,10 +89,7 @@ internal sealed record BenchCase(string Name, CaseKind Kind, int Tokens, int Bat
         foreach (var c in cases)
         {
             w.WriteStartObject();
-            w.WriteString("name", c.Name);
-            w.WriteString("kind", c.Kind == CaseKind.FillMask ? "fill-mask" : "encode");
-            w.WriteNumber("tokens", c.Tokens);
-            w.WriteNumber("batch", c.Batch);
+            c.WriteIdentity(w);
             w.WriteNumber("mask_position", c.MaskPosition);
             w.WriteNumber("language_id", LanguageId);
             w.WriteNumber("warmup", c.Warmup);

@@ -211,10 +211,7 @@ internal sealed class BenchReport
         foreach (var c in Cases)
         {
             w.WriteStartObject();
-            w.WriteString("name", c.Name);
-            w.WriteString("kind", c.Kind == CaseKind.FillMask ? "fill-mask" : "encode");
-            w.WriteNumber("tokens", c.Tokens);
-            w.WriteNumber("batch", c.Batch);
+            c.WriteIdentity(w);
             w.WriteNumber("gflop", Math.Round(Geometry.Flops(c) / 1e9, 4));
             w.WriteNumber("weight_mb", Math.Round(Geometry.WeightBytes(c) / 1e6, 1));
             w.WriteNumber("floor_ms", Math.Round(FloorMs(c), 3));

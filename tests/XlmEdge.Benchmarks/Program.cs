@@ -10,6 +10,7 @@ namespace XlmEdge.Benchmarks;
 ///   engine NAME    child: one engine's sweep over a cases file
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
 ///   tokenizer MODEL.gguf   tokenizer throughput (tokens/s, MB/s) on English and French text, one thread
+///   kernels        Linear throughput at the enfr-1024 shapes, fp16 and fp32 weights (--threads N, --tokens 8,16,128)
 /// </summary>
 internal static class Program
 {
@@ -26,7 +27,8 @@ internal static class Program
                 "engine" => RunEngine(options),
                 "ort-cold" => RunOrtCold(options),
                 "tokenizer" => RunTokenizer(options),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, or --smoke)"),
+                "kernels" => RunKernels(options),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, or --smoke)"),
             };
         }
         catch (UsageException e)
@@ -42,6 +44,14 @@ internal static class Program
         var path = options.Positional.FirstOrDefault() ?? throw new UsageException("tokenizer needs a model file");
         using var model = XlmModel.Load(path, new XlmModelOptions { Threads = 1 });
         TokenizerThroughput.Run(model.Tokenizer, Console.Out);
+        return 0;
+    }
+
+    /// <summary>Linear kernel throughput at the model's shapes (where the encoder's time goes, without the rest).</summary>
+    private static int RunKernels(BenchOptions options)
+    {
+        var tokens = (options.Get("tokens") ?? "8,16,32,128").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        KernelThroughput.Run(options.Int("threads", Environment.ProcessorCount), tokens, options.Int("layers", 6), Console.Out);
         return 0;
     }
 

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Globalization;
+using XlmEdge.Kernels;
+
+namespace XlmEdge.Benchmarks;
+
+/// <summary>
+/// Throughput of the encoder's Linear kernel at the enfr-1024 shapes, with random weights: one
+/// layer's four d×d projections and the two FFN matrices, over six layers' worth of distinct
+/// weights so W streams from DRAM as in the real forward pass. Prints ms per "encoder's worth" of
+/// Linears, GFLOP/s and the weight bytes read per second, for fp16 and fp32 weights; separates
+/// kernel quality (fp32, hot) from the cost of streaming and widening fp16 weights.
+/// </summary>
+internal static class KernelThroughput
+{
+    private const int D = 1024, Ffn = 4096;
+
+    public static void Run(int threads, int[] tokenCounts, int Layers, TextWriter output)
+    {
+        using var pool = new WorkerPool(threads);
+        var random = new Random(1);
+        var shapes = new (int N, int K)[] { (D, D), (D, D), (D, D), (D, D), (Ffn, D), (D, Ffn) };
+        var half = new Half[Layers][][];
+        var single = new float[Layers][][];
+        for (int l = 0; l < Layers; l++)
+        {
+            half[l] = new Half[shapes.Length][];
+            single[l] = new float[shapes.Length][];
+            for (int s = 0; s < shapes.Length; s++)
+            {
+                var (n, k) = shapes[s];
+                half[l][s] = new Half[n * k];
+                single[l][s] = new float[n * k];
+                for (int i = 0; i < n * k; i++)
+                {
+                    var h = (Half)((random.NextSingle() - 0.5f) * 0.1f);
+                    half[l][s][i] = h;
+                    single[l][s][i] = (float)h;
+                }
+            }
+        }
+        OutputRow(pool, random, output);
+        int maxT = tokenCounts.Max();
+        var x = new float[maxT * Ffn];
+        var y = new float[maxT * Ffn];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = random.NextSingle() - 0.5f;
+        var bias = new float[Ffn];
+
+        double flopsPerToken = 0, halfBytes = 0;
+        foreach (var (n, k) in shapes)
+        {
+            flopsPerToken += 2.0 * n * k * Layers;
+            halfBytes += 2.0 * n * k * Layers;
+        }
+        output.WriteLine($"Linear throughput, {threads} threads, enfr-1024 shapes x {Layers} layers ({halfBytes / 1e6:F0} MB fp16)");
+        output.WriteLine("| weights | T | median ms | min ms | GFLOP/s (median) | weight GB/s (median) |");
+        output.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (int T in tokenCounts)
+        {
+            foreach (var dtype in new[] { "f16", "f32" })
+            {
+                void Pass()
+                {
+                    for (int l = 0; l < Layers; l++)
+                        for (int s = 0; s < shapes.Length; s++)
+                        {
+                            var (n, k) = shapes[s];
+                            if (dtype == "f16")
+                                Linear.Forward(pool, x.AsSpan(0, T * k), T, k, half[l][s], n, bias.AsSpan(0, n), y.AsSpan(0, T * n));
+                            else
+                                Linear.Forward(pool, x.AsSpan(0, T * k), T, k, single[l][s], n, bias.AsSpan(0, n), y.AsSpan(0, T * n));
+                        }
+                }
+                // Long enough for tiered JIT to reach its final code.
+                long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 2;
+                while (Stopwatch.GetTimestamp() < warmUntil)
+                    Pass();
+                var times = new List<double>();
+                for (int i = 0; i < 31; i++)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    Pass();
+                    times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+                times.Sort();
+                double ms = times[times.Count / 2];
+                double bytes = dtype == "f16" ? halfBytes : 2 * halfBytes;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {dtype} | {T} | {ms:F2} | {times[0]:F2} | {flopsPerToken * T / ms / 1e6:F1} | {bytes / ms / 1e6:F1} |"));
+            }
+        }
+    }
+
+    /// <summary>The fill-mask output layer at one mask: [1, d] × E^T over the whole vocabulary (memory-bound).</summary>
+    private static void OutputRow(WorkerPool pool, Random random, TextWriter output)
+    {
+        const int Vocabulary = 64139;
+        var e = new Half[Vocabulary * D];
+        for (int i = 0; i < e.Length; i++)
+            e[i] = (Half)((random.NextSingle() - 0.5f) * 0.1f);
+        var x = new float[D];
+        for (int i = 0; i < D; i++)
+            x[i] = random.NextSingle() - 0.5f;
+        var bias = new float[Vocabulary];
+        var logits = new float[Vocabulary];
+        long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (Stopwatch.GetTimestamp() < warmUntil)
+            Linear.Forward(pool, x, 1, D, e, Vocabulary, bias, logits);
+        var times = new List<double>();
+        for (int i = 0; i < 31; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            Linear.Forward(pool, x, 1, D, e, Vocabulary, bias, logits);
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        times.Sort();
+        double ms = times[times.Count / 2];
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"output layer at one mask (1 x {D} x {Vocabulary}, fp16): median {ms:F2} ms, min {times[0]:F2} ms, {2.0 * e.Length / ms / 1e6:F1} GB/s"));
+    }
+}

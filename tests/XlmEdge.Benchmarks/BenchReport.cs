@@ -53,14 +53,16 @@ internal sealed class BenchReport
     /// <summary>
     /// The compute floor of a case in ms: the larger of FLOPs / sgemm peak (OpenBLAS on this machine,
     /// same thread count) and weight bytes / read bandwidth (all threads). No implementation that
-    /// reads its fp16 weights once and computes at BLAS speed can be faster.
+    /// reads its fp16 weights once and computes at BLAS speed can be faster. NaN (shown as "-") when
+    /// the sgemm peak is unknown (the PyTorch engine was left out): a memory-only floor would mislead.
     /// </summary>
     public double FloorMs(BenchCase c)
     {
-        var peak = (Torch?.SgemmGflops ?? double.NaN) * 1e9;
-        var compute = Geometry.Flops(c) / peak;
+        if (Torch is null)
+            return double.NaN;
+        var compute = Geometry.Flops(c) / (Torch.SgemmGflops * 1e9);
         var memory = Geometry.WeightBytes(c) / (BandwidthAllGBps * 1e9);
-        return Math.Max(double.IsNaN(compute) ? 0 : compute, memory) * 1e3;
+        return Math.Max(compute, memory) * 1e3;
     }
 
     public string Markdown()
@@ -214,7 +216,10 @@ internal sealed class BenchReport
             c.WriteIdentity(w);
             w.WriteNumber("gflop", Math.Round(Geometry.Flops(c) / 1e9, 4));
             w.WriteNumber("weight_mb", Math.Round(Geometry.WeightBytes(c) / 1e6, 1));
-            w.WriteNumber("floor_ms", Math.Round(FloorMs(c), 3));
+            if (double.IsNaN(FloorMs(c)))
+                w.WriteNull("floor_ms");
+            else
+                w.WriteNumber("floor_ms", Math.Round(FloorMs(c), 3));
             w.WriteStartObject("engines");
             foreach (var engine in EngineOrder)
             {

@@ -11,7 +11,7 @@ namespace XlmEdge.Kernels;
 /// W is the HF layout (rows = outputs, along K), fp16 (converted in registers) or fp32.
 /// </summary>
 /// <remarks>
-/// Two strategies, both splitting the output rows N across the pool (items claimed dynamically):
+/// Three strategies, all splitting the output rows N across the pool (items claimed dynamically):
 /// <list type="bullet">
 /// <item>Few tokens (T &lt; <see cref="GemvTokens"/>, e.g. the output projection at the mask positions):
 /// memory-bound; stream each W row once, widen it in registers and dot it with one or two token rows
@@ -22,6 +22,9 @@ namespace XlmEdge.Kernels;
 /// runs a 6-row × 2-vector kernel (12 accumulators) that broadcasts W values against each panel.
 /// Accumulators hold y transposed (tokens along lanes) in per-worker scratch; the item's epilogue
 /// writes y rows, adds the bias and applies GELU.</item>
+/// <item>fp16 weights and a single token panel (T ≤ 2·lanes, the fill-mask sizes): the same packing and
+/// items, but each 6-row group runs over the whole of K in one call of <see cref="SinglePanelKernel"/>,
+/// which widens the next K-slice while computing the current one (Linear.SinglePanel.cs).</item>
 /// </list>
 /// fp16 rows are widened in even/odd pairs (<see cref="ISimd{TVec}.LoadHalfPairs"/>), so the x side is
 /// packed in the same "pair order" (<see cref="CopyRow"/>); the sums are the same terms in another order.
@@ -29,7 +32,7 @@ namespace XlmEdge.Kernels;
 /// times 2^112 instead: the same products bit for bit, one multiply less per widened vector.
 /// Per call: the pool's shared buffer holds the packed x, its per-worker scratch the W slice and y tile.
 /// </remarks>
-internal static class Linear
+internal static partial class Linear
 {
     /// <summary>Below this many tokens the GEMV strategy wins (no padding of token panels).</summary>
     internal const int GemvTokens = 4;
@@ -42,6 +45,9 @@ internal static class Linear
 
     /// <summary>K values per slice: Rows·KSlice·4 bytes of widened W and KSlice·2·lanes·4 bytes of x stay in L1.</summary>
     internal const int KSlice = 256;
+
+    /// <summary>Per-worker floats for widened W: the single-panel kernel's double buffer, or one slice of the other kernels.</summary>
+    private const int ScratchW = 2 * Rows * KSlice;
 
     /// <summary>Below this max |x| the fp16 paths widen W unscaled and scale x by 2^112 instead (x·2^112 stays finite).</summary>
     internal const float UnscaledLimit = 65536f;
@@ -188,7 +194,7 @@ internal static class Linear
 
         int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, 4 * Rows);
         int kSlice = Math.Min(K, KSlice);
-        pool.EnsureScratch(checked(Rows * kSlice + rowsPerItem * paddedT));
+        pool.EnsureScratch(checked(ScratchW + rowsPerItem * paddedT));
         var gemm = new GemmJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
@@ -452,12 +458,34 @@ internal static class Linear
         {
             int n0 = index * RowsPerItem, count = Math.Min(RowsPerItem, N - n0);
             int K = this.K, kSlice = KSlice, panelWidth = 2 * TS.Count, paddedT = PaddedT;
-            var scratch = Pool.Scratch(worker, Rows * kSlice + RowsPerItem * paddedT);
+            var scratch = Pool.Scratch(worker, ScratchW + RowsPerItem * paddedT);
             ref float slice = ref MemoryMarshal.GetReference(scratch);
-            ref float yt = ref Unsafe.Add(ref slice, Rows * kSlice);
+            ref float yt = ref Unsafe.Add(ref slice, ScratchW);
             ref float packed = ref MemoryMarshal.GetReference(Packed);
             ref TW w0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(W), (nint)n0 * K);
             int lastPanelTokens = T - (Panels - 1) * panelWidth;
+
+            if (typeof(TW) == typeof(Half) && Panels == 1)
+            {
+                ref Half h0 = ref Unsafe.As<TW, Half>(ref w0);
+                for (int r = 0; r < count; r += Rows)
+                {
+                    int rows = Math.Min(Rows, count - r);
+                    // The kernel widens a group's first slice on entry and its second while computing the
+                    // first: ask for both of the next group (or of this worker's likely next item) now.
+                    int ahead = r + Rows < count ? n0 + r + Rows : n0 + Pool.Threads * RowsPerItem;
+                    if (ahead < N)
+                        Prefetch(ref Unsafe.Add(ref Unsafe.As<TW, Half>(ref MemoryMarshal.GetReference(W)), (nint)ahead * K), Math.Min(Rows, N - ahead), K, 0, Math.Min(2 * KSlice, K));
+                    ref Half wr = ref Unsafe.Add(ref h0, (nint)r * K);
+                    ref float yr = ref Unsafe.Add(ref yt, r * paddedT);
+                    if (lastPanelTokens <= TS.Count)
+                        SinglePanelKernel<TS, TVec, TH, OneVector>(ref wr, K, rows, ref packed, ref slice, ref yr, paddedT);
+                    else
+                        SinglePanelKernel<TS, TVec, TH, TwoVectors>(ref wr, K, rows, ref packed, ref slice, ref yr, paddedT);
+                }
+                WriteOutput(ref yt, n0, count);
+                return;
+            }
 
             for (int k0 = 0; k0 < K; k0 += kSlice)
             {
@@ -498,12 +526,18 @@ internal static class Linear
                 }
             }
 
+            WriteOutput(ref yt, n0, count);
+        }
+
+        /// <summary>y[t, n0 + r] = yt[r, t] + bias, then the activation.</summary>
+        private readonly void WriteOutput(ref float yt, int n0, int count)
+        {
             ref float y0 = ref MemoryMarshal.GetReference(Y);
             for (int t = 0; t < T; t++)
             {
                 ref float yRow = ref Unsafe.Add(ref y0, (nint)t * N + n0);
                 for (int r = 0; r < count; r++)
-                    Unsafe.Add(ref yRow, r) = Unsafe.Add(ref yt, r * paddedT + t);
+                    Unsafe.Add(ref yRow, r) = Unsafe.Add(ref yt, r * PaddedT + t);
             }
             Epilogue<TS, TVec>(Y, T, N, n0, count, Bias, Activation);
         }

@@ -11,6 +11,9 @@ public class LinearTests
         {
             (1, 1, 1), (1, 7, 5), (2, 33, 13), (3, 1024, 9), (4, 33, 7), (5, 7, 31), (17, 33, 13),
             (17, 1, 6), (16, 1024, 50), (33, 300, 19), (40, 513, 37), (8, 64, 64),
+            // one token panel (the single-panel kernel) over several K slices whose last one ends in a
+            // partial chunk, or is shorter than a chunk
+            (6, 700, 13), (12, 520, 11), (10, 4100, 7),
         };
         foreach (var path in CpuFeatures.AllPaths)
             foreach (var (t, k, n) in shapes)
@@ -44,6 +47,7 @@ public class LinearTests
     [InlineData(1, 33, 13)]
     [InlineData(2, 1024, 9)]
     [InlineData(17, 300, 19)]
+    [InlineData(12, 700, 13)]
     public void HalfWeightsWithHugeInputsMatchScalarTwin(int T, int K, int N)
     {
         // max |x| at or above Linear.UnscaledLimit: x·2^112 would overflow, so the kernels must keep the scaled widening.

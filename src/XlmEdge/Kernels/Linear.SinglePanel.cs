@@ -1,0 +1,184 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace XlmEdge.Kernels;
+
+internal static partial class Linear
+{
+    /// <summary>Whether a single-panel kernel covers two vectors of tokens or one; fixed at JIT time.</summary>
+    private interface IPanelWidth
+    {
+        static abstract bool Two { get; }
+    }
+
+    private readonly struct TwoVectors : IPanelWidth
+    {
+        public static bool Two => true;
+    }
+
+    private readonly struct OneVector : IPanelWidth
+    {
+        public static bool Two => false;
+    }
+
+    /// <summary>
+    /// One token panel with fp16 weights (T ≤ 2·lanes: 16 tokens with AVX2, the fill-mask sizes). Each
+    /// widened W value serves only that panel's tokens, so widening is not shared between panels and
+    /// costs about a fifth of the FMAs; run as a separate pass before each kernel call it also cannot
+    /// overlap them. This kernel takes a group of up to <see cref="Rows"/> W rows over the whole of K:
+    /// while it runs the FMAs of one K-slice from one half of a double buffer, it widens the next slice
+    /// into the other half (shifts and stores issue beside the FMAs), and its accumulators stay in
+    /// registers across the slices instead of being stored and reloaded per slice.
+    /// </summary>
+    /// <param name="w">Row 0 of the group at k = 0.</param>
+    /// <param name="K">Row length and stride of W.</param>
+    /// <param name="rows">Rows in the group (at most <see cref="Rows"/>); the sums of missing rows are not stored.</param>
+    /// <param name="panel">The packed token panel, [K][2·lanes].</param>
+    /// <param name="buffers">2 · <see cref="Rows"/> · <see cref="KSlice"/> floats: the double buffer.</param>
+    /// <param name="yt">Receives the group's sums, row r at r · <paramref name="ytStride"/>, tokens along lanes.</param>
+    /// <param name="ytStride">Floats between rows of <paramref name="yt"/>.</param>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SinglePanelKernel<TS, TVec, TH, TWidth>(ref Half w, int K, int rows, ref float panel, ref float buffers, ref float yt, int ytStride)
+        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening where TWidth : struct, IPanelWidth
+    {
+        int n = TS.Count, chunk = 2 * n, width = 2 * n;
+        int slices = (K + KSlice - 1) / KSlice;
+        // Buffer rows sit at fixed offsets from one base (fewer live pointers in the loop); rows past
+        // the group's last are zeros, so their sums are finite and simply not stored.
+        if (rows < Rows)
+        {
+            for (int b = 0; b < 2; b++)
+                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref buffers, (b * Rows + rows) * KSlice), (Rows - rows) * KSlice).Clear();
+        }
+        WidenSlice<TS, TVec, TH>(ref w, K, rows, 0, Math.Min(KSlice, K), ref buffers, 0);
+
+        TVec c00 = TS.Zero, c01 = TS.Zero, c10 = TS.Zero, c11 = TS.Zero, c20 = TS.Zero, c21 = TS.Zero;
+        TVec c30 = TS.Zero, c31 = TS.Zero, c40 = TS.Zero, c41 = TS.Zero, c50 = TS.Zero, c51 = TS.Zero;
+        for (int s = 0; s < slices; s++)
+        {
+            int k0 = s * KSlice, kc = Math.Min(KSlice, K - k0);
+            int next = k0 + KSlice, kcNext = Math.Max(0, Math.Min(KSlice, K - next));
+            if (next + KSlice < K)
+                Prefetch(ref w, rows, K, next + KSlice, Math.Min(KSlice, K - next - KSlice));
+
+            ref float current = ref Unsafe.Add(ref buffers, (s & 1) * Rows * KSlice);
+            ref float following = ref Unsafe.Add(ref buffers, ((s + 1) & 1) * Rows * KSlice);
+            ref float x = ref Unsafe.Add(ref panel, (nint)k0 * width);
+
+            // The next slice's whole chunks, one per two k steps, row after row; the rest (if the slice
+            // is longer than the loop has iterations) and its sub-chunk tail are widened after the loop.
+            int perRow = kcNext / chunk, left = rows * perRow, inRow = perRow;
+            ref Half source = ref Unsafe.Add(ref w, next);
+            ref float destination = ref following;
+            int k = 0;
+            for (; k < kc - 1; k += 2)
+            {
+                Step(ref x, ref Unsafe.Add(ref current, k));
+                Step(ref Unsafe.Add(ref x, width), ref Unsafe.Add(ref current, k + 1));
+                x = ref Unsafe.Add(ref x, 2 * width);
+                if (left > 0)
+                {
+                    WidenChunk<TS, TVec, TH>(ref source, ref destination);
+                    left--;
+                    source = ref Unsafe.Add(ref source, chunk);
+                    destination = ref Unsafe.Add(ref destination, chunk);
+                    if (--inRow == 0)
+                    {
+                        inRow = perRow;
+                        source = ref Unsafe.Add(ref source, K - perRow * chunk);
+                        destination = ref Unsafe.Add(ref destination, KSlice - perRow * chunk);
+                    }
+                }
+            }
+            if (k < kc)
+                Step(ref x, ref Unsafe.Add(ref current, k));
+            for (; left > 0; left--)
+            {
+                WidenChunk<TS, TVec, TH>(ref source, ref destination);
+                source = ref Unsafe.Add(ref source, chunk);
+                destination = ref Unsafe.Add(ref destination, chunk);
+                if (--inRow == 0)
+                {
+                    inRow = perRow;
+                    source = ref Unsafe.Add(ref source, K - perRow * chunk);
+                    destination = ref Unsafe.Add(ref destination, KSlice - perRow * chunk);
+                }
+            }
+            if (kcNext > perRow * chunk)
+                WidenSlice<TS, TVec, TH>(ref w, K, rows, next + perRow * chunk, kcNext - perRow * chunk, ref following, perRow * chunk);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Step(ref float xk, ref float wk)
+        {
+            var b0 = TS.Load(in xk);
+            var a = TS.Broadcast(wk);
+            c00 = TS.MultiplyAdd(a, b0, c00);
+            if (TWidth.Two)
+            {
+                var b1 = TS.Load(in Unsafe.Add(ref xk, n));
+                c01 = TS.MultiplyAdd(a, b1, c01);
+                a = TS.Broadcast(Unsafe.Add(ref wk, KSlice));
+                c10 = TS.MultiplyAdd(a, b0, c10);
+                c11 = TS.MultiplyAdd(a, b1, c11);
+                a = TS.Broadcast(Unsafe.Add(ref wk, 2 * KSlice));
+                c20 = TS.MultiplyAdd(a, b0, c20);
+                c21 = TS.MultiplyAdd(a, b1, c21);
+                a = TS.Broadcast(Unsafe.Add(ref wk, 3 * KSlice));
+                c30 = TS.MultiplyAdd(a, b0, c30);
+                c31 = TS.MultiplyAdd(a, b1, c31);
+                a = TS.Broadcast(Unsafe.Add(ref wk, 4 * KSlice));
+                c40 = TS.MultiplyAdd(a, b0, c40);
+                c41 = TS.MultiplyAdd(a, b1, c41);
+                a = TS.Broadcast(Unsafe.Add(ref wk, 5 * KSlice));
+                c50 = TS.MultiplyAdd(a, b0, c50);
+                c51 = TS.MultiplyAdd(a, b1, c51);
+            }
+            else
+            {
+                c10 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, KSlice)), b0, c10);
+                c20 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 2 * KSlice)), b0, c20);
+                c30 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 3 * KSlice)), b0, c30);
+                c40 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 4 * KSlice)), b0, c40);
+                c50 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 5 * KSlice)), b0, c50);
+            }
+        }
+
+        if (TWidth.Two)
+        {
+            StorePair<TS, TVec>(ref yt, c00, c01, accumulate: false);
+            if (rows > 1) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, ytStride), c10, c11, accumulate: false);
+            if (rows > 2) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 2 * ytStride), c20, c21, accumulate: false);
+            if (rows > 3) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 3 * ytStride), c30, c31, accumulate: false);
+            if (rows > 4) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 4 * ytStride), c40, c41, accumulate: false);
+            if (rows > 5) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 5 * ytStride), c50, c51, accumulate: false);
+        }
+        else
+        {
+            TS.Store(c00, ref yt);
+            if (rows > 1) TS.Store(c10, ref Unsafe.Add(ref yt, ytStride));
+            if (rows > 2) TS.Store(c20, ref Unsafe.Add(ref yt, 2 * ytStride));
+            if (rows > 3) TS.Store(c30, ref Unsafe.Add(ref yt, 3 * ytStride));
+            if (rows > 4) TS.Store(c40, ref Unsafe.Add(ref yt, 4 * ytStride));
+            if (rows > 5) TS.Store(c50, ref Unsafe.Add(ref yt, 5 * ytStride));
+        }
+    }
+
+    /// <summary>One chunk of 2·lanes fp16 values to fp32 in pair order (see <see cref="CopyRow"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WidenChunk<TS, TVec, TH>(ref Half source, ref float destination)
+        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
+    {
+        LoadPairs<TS, TVec, TH>(in source, out var even, out var odd);
+        TS.Store(even, ref destination);
+        TS.Store(odd, ref Unsafe.Add(ref destination, TS.Count));
+    }
+
+    /// <summary>Widens W[r, k0 .. k0+count) of rows r &lt; <paramref name="rows"/> into buffer row r from <paramref name="offset"/> (pair order).</summary>
+    private static void WidenSlice<TS, TVec, TH>(ref Half w, int K, int rows, int k0, int count, ref float buffer, int offset)
+        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
+    {
+        for (int r = 0; r < rows; r++)
+            WidenPairs<TS, TVec, TH>(ref Unsafe.Add(ref w, (nint)r * K + k0), count, ref Unsafe.Add(ref buffer, r * KSlice + offset));
+    }
+}

@@ -40,6 +40,7 @@ internal static class KernelThroughput
             }
         }
         OutputRow(pool, random, output);
+        GeluRate(random, output);
         int maxT = tokenCounts.Max();
         var x = new float[maxT * Ffn];
         var y = new float[maxT * Ffn];
@@ -118,5 +119,26 @@ internal static class KernelThroughput
         double ms = times[times.Count / 2];
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"output layer at one mask (1 x {D} x {Vocabulary}, fp16): median {ms:F2} ms, min {times[0]:F2} ms, {2.0 * e.Length / ms / 1e6:F1} GB/s"));
+    }
+
+    /// <summary>GELU after the first FFN matrix: one thread, values in the range the model produces.</summary>
+    private static void GeluRate(Random random, TextWriter output)
+    {
+        var values = new float[128 * Ffn];
+        var work = new float[values.Length];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = (random.NextSingle() - 0.5f) * 8f;
+        var times = new List<double>();
+        for (int i = 0; i < 40; i++)
+        {
+            values.CopyTo(work, 0);
+            long start = Stopwatch.GetTimestamp();
+            Activations.Gelu(work);
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        times.Sort();
+        double ms = times[times.Count / 2];
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"GELU, one thread: {ms * 1e6 / values.Length:F2} ns per value (128 x {Ffn} in {ms:F2} ms)"));
     }
 }

@@ -68,8 +68,8 @@ internal static partial class Linear
             // The next slice's whole chunks, one per two k steps, row after row; the rest (if the slice
             // is longer than the loop has iterations) and its sub-chunk tail are widened after the loop.
             int perRow = kcNext / chunk, left = rows * perRow, inRow = perRow;
-            ref Half source = ref Unsafe.Add(ref w, next);
-            ref float destination = ref following;
+            nint source = next;
+            int destination = 0;
             int k = 0;
             for (; k < kc - 1; k += 2)
             {
@@ -77,33 +77,12 @@ internal static partial class Linear
                 Step(ref Unsafe.Add(ref x, width), ref Unsafe.Add(ref current, k + 1));
                 x = ref Unsafe.Add(ref x, 2 * width);
                 if (left > 0)
-                {
-                    WidenChunk<TS, TVec, TH>(ref source, ref destination);
-                    left--;
-                    source = ref Unsafe.Add(ref source, chunk);
-                    destination = ref Unsafe.Add(ref destination, chunk);
-                    if (--inRow == 0)
-                    {
-                        inRow = perRow;
-                        source = ref Unsafe.Add(ref source, K - perRow * chunk);
-                        destination = ref Unsafe.Add(ref destination, KSlice - perRow * chunk);
-                    }
-                }
+                    WidenNextChunk<TS, TVec, TH>(ref w, ref following, ref source, ref destination, ref left, ref inRow, perRow, K);
             }
             if (k < kc)
                 Step(ref x, ref Unsafe.Add(ref current, k));
-            for (; left > 0; left--)
-            {
-                WidenChunk<TS, TVec, TH>(ref source, ref destination);
-                source = ref Unsafe.Add(ref source, chunk);
-                destination = ref Unsafe.Add(ref destination, chunk);
-                if (--inRow == 0)
-                {
-                    inRow = perRow;
-                    source = ref Unsafe.Add(ref source, K - perRow * chunk);
-                    destination = ref Unsafe.Add(ref destination, KSlice - perRow * chunk);
-                }
-            }
+            while (left > 0)
+                WidenNextChunk<TS, TVec, TH>(ref w, ref following, ref source, ref destination, ref left, ref inRow, perRow, K);
             if (kcNext > perRow * chunk)
                 WidenSlice<TS, TVec, TH>(ref w, K, rows, next + perRow * chunk, kcNext - perRow * chunk, ref following, perRow * chunk);
         }
@@ -161,6 +140,27 @@ internal static partial class Linear
             if (rows > 3) TS.Store(c30, ref Unsafe.Add(ref yt, 3 * ytStride));
             if (rows > 4) TS.Store(c40, ref Unsafe.Add(ref yt, 4 * ytStride));
             if (rows > 5) TS.Store(c50, ref Unsafe.Add(ref yt, 5 * ytStride));
+        }
+    }
+
+    /// <summary>
+    /// Widens the chunk at w[<paramref name="source"/>] into following[<paramref name="destination"/>]
+    /// and moves both to the next chunk of the slice, row after row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WidenNextChunk<TS, TVec, TH>(ref Half w, ref float following, ref nint source, ref int destination, ref int left, ref int inRow, int perRow, int K)
+        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
+    {
+        int chunk = 2 * TS.Count;
+        WidenChunk<TS, TVec, TH>(ref Unsafe.Add(ref w, source), ref Unsafe.Add(ref following, destination));
+        left--;
+        source += chunk;
+        destination += chunk;
+        if (--inRow == 0)
+        {
+            inRow = perRow;
+            source += K - perRow * chunk;
+            destination += KSlice - perRow * chunk;
         }
     }
 

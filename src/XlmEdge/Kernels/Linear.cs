@@ -532,20 +532,24 @@ internal static partial class Linear
         /// <summary>y[t, n0 + r] = yt[r, t] + bias, then the activation.</summary>
         private readonly void WriteOutput(ref float yt, int n0, int count)
         {
-            Transpose(ref yt, PaddedT, ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), n0), N, count, T);
+            // 8 x 8 blocks only on the 256- and 512-bit paths, so a forced narrower path (and its tests)
+            // also runs the one-value-at-a-time copy that machines without AVX use.
+            bool blocks = TS.Count >= 8 && Avx.IsSupported;
+            Transpose(ref yt, PaddedT, ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), n0), N, count, T, blocks);
             Epilogue<TS, TVec>(Y, T, N, n0, count, Bias, Activation);
         }
     }
 
     /// <summary>
-    /// y[t, r] = yt[r, t] for r &lt; <paramref name="rows"/>, t &lt; <paramref name="tokens"/>: 8 × 8 blocks
-    /// with AVX shuffles where both sides have 8 left (a scalar copy reads yt 64 bytes apart per value,
-    /// about 4 % of a T = 128 forward pass), the edges one value at a time.
+    /// y[t, r] = yt[r, t] for r &lt; <paramref name="rows"/>, t &lt; <paramref name="tokens"/>: with
+    /// <paramref name="blocks"/> (AVX required), 8 × 8 blocks with AVX shuffles where both sides have 8
+    /// left (a scalar copy reads yt 64 bytes apart per value, about 4 % of a T = 128 forward pass), the
+    /// edges one value at a time.
     /// </summary>
-    private static void Transpose(ref float yt, int ytStride, ref float y, int yStride, int rows, int tokens)
+    private static void Transpose(ref float yt, int ytStride, ref float y, int yStride, int rows, int tokens, bool blocks)
     {
         int r0 = 0;
-        if (Avx.IsSupported)
+        if (blocks)
         {
             for (; r0 <= rows - 8; r0 += 8)
             {

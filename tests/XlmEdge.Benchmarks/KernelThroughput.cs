@@ -41,6 +41,7 @@ internal static class KernelThroughput
         }
         OutputRow(pool, random, output);
         GeluRate(random, output);
+        AttentionRate(pool, random, tokenCounts, output);
         int maxT = tokenCounts.Max();
         var x = new float[maxT * Ffn];
         var y = new float[maxT * Ffn];
@@ -119,6 +120,39 @@ internal static class KernelThroughput
         double ms = times[times.Count / 2];
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"output layer at one mask (1 x {D} x {Vocabulary}, fp16): median {ms:F2} ms, min {times[0]:F2} ms, {2.0 * e.Length / ms / 1e6:F1} GB/s"));
+    }
+
+    /// <summary>One layer's self-attention (8 heads of 128) at each T: scores, softmax and weighted sums.</summary>
+    private static void AttentionRate(WorkerPool pool, Random random, int[] tokenCounts, TextWriter output)
+    {
+        const int Heads = 8;
+        foreach (int T in tokenCounts)
+        {
+            var q = new float[T * D];
+            var k = new float[T * D];
+            var v = new float[T * D];
+            var o = new float[T * D];
+            for (int i = 0; i < q.Length; i++)
+            {
+                q[i] = random.NextSingle() - 0.5f;
+                k[i] = random.NextSingle() - 0.5f;
+                v[i] = random.NextSingle() - 0.5f;
+            }
+            long warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+            while (Stopwatch.GetTimestamp() < warmUntil)
+                Attention.SelfAttention(pool, q, k, v, T, Heads, D / Heads, o);
+            var times = new List<double>();
+            for (int i = 0; i < 31; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                Attention.SelfAttention(pool, q, k, v, T, Heads, D / Heads, o);
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            times.Sort();
+            double ms = times[times.Count / 2];
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"attention, {pool.Threads} threads, T = {T}, {Heads} heads of {D / Heads}: median {ms:F3} ms, min {times[0]:F3} ms, {4.0 * T * T * D / ms / 1e6:F1} GFLOP/s"));
+        }
     }
 
     /// <summary>GELU after the first FFN matrix: one thread, values in the range the model produces.</summary>

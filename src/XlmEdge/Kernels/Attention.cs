@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -5,25 +6,84 @@ using System.Runtime.Intrinsics;
 namespace XlmEdge.Kernels;
 
 /// <summary>Multi-head self-attention of one sentence (no padding, no mask: every key is valid).</summary>
+/// <remarks>
+/// Both products run on <see cref="MicroKernels"/>, as the Linear GEMM does: each item first packs its
+/// head's keys and values into k-major panels of 2·lanes in the worker's pool scratch (in place they sit
+/// 4 KB apart at d = 1024, so a head's keys map to the same few L1 sets, and a kernel reading them
+/// row by row would fetch a vector per cache line). Then per group of <see cref="MicroKernels.Rows"/>
+/// queries: scores = q·K^T (query values broadcast against key panels), the scaled softmax of each row,
+/// and output = P·V (probabilities broadcast against value panels). Six queries per pass keep the
+/// panel traffic at two vector loads per 12 FMAs, which L2 sustains when a head's keys and values
+/// (T·headDim·8 bytes) outgrow L1.
+/// </remarks>
 internal static class Attention
 {
-    /// <summary>Query rows per block of the scalar twin; bounds the blocks (and score rows) of the SIMD path.</summary>
+    /// <summary>Query rows per block of the work split: bounds how finely a head's queries are shared out.</summary>
     internal const int QueryBlock = 32;
-
-    /// <summary>Floats of scratch SelfAttention needs: two score rows (a query pair) per concurrently runnable item.</summary>
-    public static int ScratchLength(int T, int heads) => checked(heads * QueryBlocks(T) * 2 * T);
 
     /// <summary>
     /// q, k, v, output: [T, heads*headDim]; head j owns features j*headDim .. (j+1)*headDim - 1.
     /// output = softmax((q / sqrt(headDim)) k^T) v per head, the softmax in fp32 shifted by the row maximum.
-    /// Work is split over heads and, when there are fewer heads than twice the threads, blocks of query rows. Each item first copies
-    /// its head's keys (transposed) and values into the worker's pool scratch: in place they sit 4 KB
-    /// apart (d = 1024 floats), so every key of a head maps to the same few L1 sets and thrashes.
+    /// Work is split over heads and, when there are fewer heads than twice the threads, blocks of query rows.
     /// </summary>
-    public static void SelfAttention(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output, Span<float> scratch) =>
-        SelfAttention(CpuFeatures.Selected, pool, q, k, v, T, heads, headDim, output, scratch);
+    public static void SelfAttention(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output) =>
+        SelfAttention(CpuFeatures.Selected, pool, q, k, v, T, heads, headDim, output);
 
-    internal static void SelfAttention(SimdPath path, WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output, Span<float> scratch)
+    internal static void SelfAttention(SimdPath path, WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)
+    {
+        Validate(q, k, v, T, heads, headDim, output);
+        if (T == 0)
+            return;
+        if (path == SimdPath.Scalar)
+        {
+            SelfAttentionScalar(q, k, v, T, heads, headDim, output);
+            return;
+        }
+        int width = 2 * path switch { SimdPath.Vector512 => 16, SimdPath.Vector256 => 8, _ => 4 };
+        pool.EnsureScratch(ScratchLength(T, headDim, width));
+        var job = new Job { Path = path, Pool = pool, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim, Output = output };
+        // As few query blocks as keep every thread busy: each item packs its head's keys and values,
+        // which costs about as much as scoring a block of 32 queries at T = 128.
+        job.Blocks = Math.Min(QueryBlocks(T), Math.Max(1, (2 * pool.Threads + heads - 1) / heads));
+        job.BlockRows = (T + job.Blocks - 1) / job.Blocks;
+        pool.For(heads * job.Blocks, ref job);
+    }
+
+    /// <summary>The scalar twin: plain loops, one head and one query row at a time, on the calling thread.</summary>
+    internal static void SelfAttentionScalar(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)
+    {
+        Validate(q, k, v, T, heads, headDim, output);
+        int width = heads * headDim;
+        float scale = 1f / MathF.Sqrt(headDim);
+        var scores = new float[T];
+        for (int head = 0; head < heads; head++)
+        {
+            int offset = head * headDim;
+            for (int i = 0; i < T; i++)
+            {
+                var qi = q.Slice(i * width + offset, headDim);
+                for (int j = 0; j < T; j++)
+                {
+                    var kj = k.Slice(j * width + offset, headDim);
+                    float dot = 0;
+                    for (int c = 0; c < headDim; c++)
+                        dot += qi[c] * kj[c];
+                    scores[j] = dot * scale;
+                }
+                Softmax.InPlaceScalar(scores);
+                var oi = output.Slice(i * width + offset, headDim);
+                oi.Clear();
+                for (int j = 0; j < T; j++)
+                {
+                    var vj = v.Slice(j * width + offset, headDim);
+                    for (int c = 0; c < headDim; c++)
+                        oi[c] += scores[j] * vj[c];
+                }
+            }
+        }
+    }
+
+    private static void Validate(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(T);
         ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
@@ -31,268 +91,124 @@ internal static class Attention
         long size = (long)T * heads * headDim;
         if (q.Length < size || k.Length < size || v.Length < size || output.Length < size)
             throw new ArgumentException($"q, k, v and output need T*heads*headDim = {size} floats.");
-        if (scratch.Length < ScratchLength(T, heads))
-            throw new ArgumentException($"scratch holds {scratch.Length} floats; {ScratchLength(T, heads)} needed.", nameof(scratch));
-        if (T == 0)
-            return;
-        pool.EnsureScratch(checked(2 * T * headDim));
-        var job = new Job
-        {
-            Path = path, Pool = pool, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim,
-            Output = output, Scratch = scratch,
-        };
-        // As few query blocks as keep every thread busy: each item copies its head's keys and values,
-        // which costs as much as scoring a block of 32 queries at T = 128.
-        job.Blocks = Math.Min(QueryBlocks(T), Math.Max(1, (2 * pool.Threads + heads - 1) / heads));
-        job.BlockRows = (T + job.Blocks - 1) / job.Blocks;
-        pool.For(heads * job.Blocks, ref job);
-    }
-
-    /// <summary>The scalar twin: plain loops, one head and one query row at a time, on the calling thread.</summary>
-    internal static void SelfAttentionScalar(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output, Span<float> scratch)
-    {
-        var job = new Job
-        {
-            Path = SimdPath.Scalar, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim,
-            Output = output, Scratch = scratch, Blocks = QueryBlocks(T), BlockRows = QueryBlock,
-        };
-        for (int i = 0; i < heads * job.Blocks; i++)
-            job.Execute(i, 0);
     }
 
     private static int QueryBlocks(int T) => (T + QueryBlock - 1) / QueryBlock;
 
+    /// <summary>Per-worker floats: key panels, value panels, a score row per query of a group, and an output tile.</summary>
+    private static int ScratchLength(int T, int headDim, int width)
+    {
+        int paddedT = Pad(T, width);
+        return checked(paddedT * headDim + Pad(headDim, width) * T + MicroKernels.Rows * (paddedT + width));
+    }
+
+    private static int Pad(int count, int width) => (count + width - 1) / width * width;
+
     private ref struct Job : IParallelJob
     {
         public SimdPath Path;
-        public WorkerPool? Pool;
+        public WorkerPool Pool;
         public ReadOnlySpan<float> Q, K, V;
-        public Span<float> Output, Scratch;
+        public Span<float> Output;
         public int T, Heads, HeadDim, Blocks, BlockRows;
 
         public readonly void Execute(int index, int worker)
         {
             int head = index / Blocks, block = index % Blocks;
             int first = block * BlockRows, end = Math.Min(T, first + BlockRows);
-            var scores = Scratch.Slice(index * 2 * T, 2 * T);
             switch (Path)
             {
-                case SimdPath.Vector512: Rows<Simd512, Vector512<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
-                case SimdPath.Vector256: Rows<Simd256, Vector256<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
-                case SimdPath.Vector128: Rows<Simd128, Vector128<float>>(head, first, end, scores, Pool!.Scratch(worker, 2 * T * HeadDim)); break;
-                default: RowsScalar(head, first, end, scores[..T]); break;
+                case SimdPath.Vector512: Rows<Simd512, Vector512<float>>(head, first, end, worker); break;
+                case SimdPath.Vector256: Rows<Simd256, Vector256<float>>(head, first, end, worker); break;
+                default: Rows<Simd128, Vector128<float>>(head, first, end, worker); break;
             }
         }
 
-        private readonly void RowsScalar(int head, int first, int end, Span<float> scores)
+        private readonly void Rows<TS, TVec>(int head, int first, int end, int worker) where TS : struct, ISimd<TVec> where TVec : struct
         {
-            int width = Heads * HeadDim, offset = head * HeadDim;
-            float scale = 1f / MathF.Sqrt(HeadDim);
-            for (int i = first; i < end; i++)
+            int lanes = TS.Count, width = 2 * lanes, T = this.T, hd = HeadDim;
+            int stride = Heads * hd, offset = head * hd;
+            int paddedT = Pad(T, width), paddedHd = Pad(hd, width);
+            var scratch = Pool.Scratch(worker, ScratchLength(T, hd, width));
+            var keys = scratch[..(paddedT * hd)];
+            var values = scratch.Slice(keys.Length, paddedHd * T);
+            var scores = scratch.Slice(keys.Length + values.Length, MicroKernels.Rows * paddedT);
+            var tile = scratch.Slice(keys.Length + values.Length + scores.Length, MicroKernels.Rows * width);
+            PackKeys(head, width, keys);
+            PackValues(head, width, values);
+
+            float scale = 1f / MathF.Sqrt(hd);
+            int lastKeys = T - (paddedT - width), lastFeatures = hd - (paddedHd - width);
+            ref float s0 = ref MemoryMarshal.GetReference(scores);
+            for (int i = first; i < end; i += MicroKernels.Rows)
             {
-                var qi = Q.Slice(i * width + offset, HeadDim);
-                for (int j = 0; j < T; j++)
+                int rows = Math.Min(MicroKernels.Rows, end - i);
+                ref float qi = ref Unsafe.AsRef(in Q[i * stride + offset]);
+                for (int j = 0; j < paddedT; j += width)
                 {
-                    var kj = K.Slice(j * width + offset, HeadDim);
-                    float dot = 0;
-                    for (int c = 0; c < HeadDim; c++)
-                        dot += qi[c] * kj[c];
-                    scores[j] = dot * scale;
+                    ref float panel = ref keys[j * hd];
+                    if (j + width == paddedT && lastKeys <= lanes)
+                        MicroKernels.Kernel6x1<TS, TVec>(ref qi, stride, rows, ref panel, hd, ref Unsafe.Add(ref s0, j), paddedT, accumulate: false);
+                    else
+                        MicroKernels.Kernel6x2<TS, TVec>(ref qi, stride, rows, ref panel, hd, ref Unsafe.Add(ref s0, j), paddedT, accumulate: false);
                 }
-                Softmax.InPlaceScalar(scores);
-                var oi = Output.Slice(i * width + offset, HeadDim);
-                oi.Clear();
-                for (int j = 0; j < T; j++)
+                for (int r = 0; r < rows; r++)
                 {
-                    var vj = V.Slice(j * width + offset, HeadDim);
-                    for (int c = 0; c < HeadDim; c++)
-                        oi[c] += scores[j] * vj[c];
+                    var row = scores.Slice(r * paddedT, T);
+                    TensorPrimitives.Multiply(row, scale, row);
+                    Softmax.InPlace<TS, TVec>(row);
+                }
+                for (int f = 0; f < paddedHd; f += width)
+                {
+                    ref float panel = ref values[f * T];
+                    bool last = f + width == paddedHd;
+                    // A partial last panel of features goes through the tile: written in place, its
+                    // full vectors would overwrite the next head's outputs.
+                    bool partial = last && lastFeatures < width;
+                    ref float destination = ref partial ? ref MemoryMarshal.GetReference(tile) : ref Output[i * stride + offset + f];
+                    int destinationStride = partial ? width : stride;
+                    if (last && lastFeatures <= lanes)
+                        MicroKernels.Kernel6x1<TS, TVec>(ref s0, paddedT, rows, ref panel, T, ref destination, destinationStride, accumulate: false);
+                    else
+                        MicroKernels.Kernel6x2<TS, TVec>(ref s0, paddedT, rows, ref panel, T, ref destination, destinationStride, accumulate: false);
+                    if (partial)
+                        for (int r = 0; r < rows; r++)
+                            tile.Slice(r * width, lastFeatures).CopyTo(Output.Slice((i + r) * stride + offset + f, lastFeatures));
                 }
             }
         }
 
-        private readonly void Rows<TS, TVec>(int head, int first, int end, Span<float> scores, Span<float> packed) where TS : struct, ISimd<TVec> where TVec : struct
+        /// <summary>Keys of the head as [T/width][headDim][width] (token j of panel p at lane j - p·width), missing tokens 0.</summary>
+        private readonly void PackKeys(int head, int width, Span<float> keys)
+        {
+            int stride = Heads * HeadDim, offset = head * HeadDim, hd = HeadDim;
+            if (T % width != 0)
+                keys[((T / width) * width * hd)..].Clear();
+            ref float destination = ref MemoryMarshal.GetReference(keys);
+            for (int j = 0; j < T; j++)
+            {
+                ref float panel = ref Unsafe.Add(ref destination, (j / width) * width * hd + j % width);
+                var key = K.Slice(j * stride + offset, hd);
+                for (int c = 0; c < hd; c++)
+                    Unsafe.Add(ref panel, c * width) = key[c];
+            }
+        }
+
+        /// <summary>Values of the head as [headDim/width][T][width] (feature f of panel p at lane f - p·width), missing features 0.</summary>
+        private readonly void PackValues(int head, int width, Span<float> values)
         {
             int stride = Heads * HeadDim, offset = head * HeadDim, hd = HeadDim, T = this.T;
-            // Keys transposed ([hd][T]): scores of a query against a run of keys accumulate along the
-            // lanes with no horizontal sum per key. Values stay as rows (the output is along features).
-            ref float kT = ref MemoryMarshal.GetReference(packed);
-            var values = packed.Slice(T * hd, T * hd);
-            for (int j = 0; j < T; j++)
+            for (int f = 0; f < hd; f += width)
             {
-                ref float kj = ref Unsafe.Add(ref MemoryMarshal.GetReference(K), j * stride + offset);
-                for (int c = 0; c < hd; c++)
-                    Unsafe.Add(ref kT, c * T + j) = Unsafe.Add(ref kj, c);
-                V.Slice(j * stride + offset, hd).CopyTo(values.Slice(j * hd, hd));
-            }
-            float scale = 1f / MathF.Sqrt(hd);
-            ref float q0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(Q), offset);
-            ref float v0 = ref MemoryMarshal.GetReference(values);
-            ref float o0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(Output), offset);
-            var sa = scores[..T];
-            var sb = scores.Slice(T, T);
-            // Two query rows per pass: every key and value load feeds two FMAs.
-            for (int i = first; i < end; i += 2)
-            {
-                ref float qa = ref Unsafe.Add(ref q0, i * stride);
-                ref float oa = ref Unsafe.Add(ref o0, i * stride);
-                if (i + 1 < end)
+                int count = Math.Min(width, hd - f);
+                var panel = values.Slice(f * T, width * T);
+                for (int j = 0; j < T; j++)
                 {
-                    Score<TS, TVec>(ref kT, T, hd, ref qa, ref Unsafe.Add(ref qa, stride), scale, sa, sb);
-                    Softmax.InPlace<TS, TVec>(sa);
-                    Softmax.InPlace<TS, TVec>(sb);
-                    Mix<TS, TVec>(ref v0, T, hd, sa, sb, ref oa, ref Unsafe.Add(ref oa, stride));
-                }
-                else
-                {
-                    Score<TS, TVec>(ref kT, T, hd, ref qa, ref qa, scale, sa, sa);
-                    Softmax.InPlace<TS, TVec>(sa);
-                    Mix<TS, TVec>(ref v0, T, hd, sa, sa, ref oa, ref oa);
+                    V.Slice(j * stride + offset + f, count).CopyTo(panel.Slice(j * width, count));
+                    if (count < width)
+                        panel.Slice(j * width + count, width - count).Clear();
                 }
             }
-        }
-    }
-
-    /// <summary>sa[j] = scale·(qa·k_j), sb[j] = scale·(qb·k_j) with keys transposed (kT[c·T + j]).</summary>
-    private static void Score<TS, TVec>(ref float kT, int T, int hd, ref float qa, ref float qb, float scale, Span<float> sa, Span<float> sb)
-        where TS : struct, ISimd<TVec> where TVec : struct
-    {
-        int n = TS.Count, j = 0;
-        ref float ra = ref MemoryMarshal.GetReference(sa);
-        ref float rb = ref MemoryMarshal.GetReference(sb);
-        var s = TS.Broadcast(scale);
-        for (; j <= T - 4 * n; j += 4 * n)
-        {
-            TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, b2 = TS.Zero, b3 = TS.Zero;
-            ref float kc = ref Unsafe.Add(ref kT, j);
-            for (int c = 0; c < hd; c++)
-            {
-                var x = TS.Broadcast(Unsafe.Add(ref qa, c));
-                var y = TS.Broadcast(Unsafe.Add(ref qb, c));
-                var k0 = TS.Load(in kc);
-                var k1 = TS.Load(in Unsafe.Add(ref kc, n));
-                var k2 = TS.Load(in Unsafe.Add(ref kc, 2 * n));
-                var k3 = TS.Load(in Unsafe.Add(ref kc, 3 * n));
-                a0 = TS.MultiplyAdd(x, k0, a0);
-                b0 = TS.MultiplyAdd(y, k0, b0);
-                a1 = TS.MultiplyAdd(x, k1, a1);
-                b1 = TS.MultiplyAdd(y, k1, b1);
-                a2 = TS.MultiplyAdd(x, k2, a2);
-                b2 = TS.MultiplyAdd(y, k2, b2);
-                a3 = TS.MultiplyAdd(x, k3, a3);
-                b3 = TS.MultiplyAdd(y, k3, b3);
-                kc = ref Unsafe.Add(ref kc, T);
-            }
-            TS.Store(TS.Multiply(a0, s), ref Unsafe.Add(ref ra, j));
-            TS.Store(TS.Multiply(a1, s), ref Unsafe.Add(ref ra, j + n));
-            TS.Store(TS.Multiply(a2, s), ref Unsafe.Add(ref ra, j + 2 * n));
-            TS.Store(TS.Multiply(a3, s), ref Unsafe.Add(ref ra, j + 3 * n));
-            TS.Store(TS.Multiply(b0, s), ref Unsafe.Add(ref rb, j));
-            TS.Store(TS.Multiply(b1, s), ref Unsafe.Add(ref rb, j + n));
-            TS.Store(TS.Multiply(b2, s), ref Unsafe.Add(ref rb, j + 2 * n));
-            TS.Store(TS.Multiply(b3, s), ref Unsafe.Add(ref rb, j + 3 * n));
-        }
-        // Short runs of keys: features split in even and odd steps, so FMA chains stay independent.
-        for (; j <= T - n; j += n)
-        {
-            TVec a0 = TS.Zero, b0 = TS.Zero, a1 = TS.Zero, b1 = TS.Zero;
-            ref float kc = ref Unsafe.Add(ref kT, j);
-            int c = 0;
-            for (; c < hd - 1; c += 2)
-            {
-                var k0 = TS.Load(in kc);
-                var k1 = TS.Load(in Unsafe.Add(ref kc, T));
-                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c)), k0, a0);
-                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c)), k0, b0);
-                a1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c + 1)), k1, a1);
-                b1 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c + 1)), k1, b1);
-                kc = ref Unsafe.Add(ref kc, 2 * T);
-            }
-            if (c < hd)
-            {
-                var k0 = TS.Load(in kc);
-                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qa, c)), k0, a0);
-                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref qb, c)), k0, b0);
-            }
-            TS.Store(TS.Multiply(TS.Add(a0, a1), s), ref Unsafe.Add(ref ra, j));
-            TS.Store(TS.Multiply(TS.Add(b0, b1), s), ref Unsafe.Add(ref rb, j));
-        }
-        for (; j < T; j++)
-        {
-            float a = 0, b = 0;
-            for (int c = 0; c < hd; c++)
-            {
-                float kv = Unsafe.Add(ref kT, c * T + j);
-                a += Unsafe.Add(ref qa, c) * kv;
-                b += Unsafe.Add(ref qb, c) * kv;
-            }
-            Unsafe.Add(ref ra, j) = a * scale;
-            Unsafe.Add(ref rb, j) = b * scale;
-        }
-    }
-
-    /// <summary>oa = Σ_j sa[j]·v_j and ob = Σ_j sb[j]·v_j, four feature vectors per row held in registers per pass.</summary>
-    private static void Mix<TS, TVec>(ref float v0, int T, int hd, Span<float> sa, Span<float> sb, ref float oa, ref float ob)
-        where TS : struct, ISimd<TVec> where TVec : struct
-    {
-        int n = TS.Count, vecEnd = hd - hd % n, f = 0;
-        ref float pa = ref MemoryMarshal.GetReference(sa);
-        ref float pb = ref MemoryMarshal.GetReference(sb);
-        for (; f <= vecEnd - 4 * n; f += 4 * n)
-        {
-            TVec a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, b2 = TS.Zero, b3 = TS.Zero;
-            ref float vj = ref Unsafe.Add(ref v0, f);
-            for (int j = 0; j < T; j++)
-            {
-                var x = TS.Broadcast(Unsafe.Add(ref pa, j));
-                var y = TS.Broadcast(Unsafe.Add(ref pb, j));
-                var w0 = TS.Load(in vj);
-                var w1 = TS.Load(in Unsafe.Add(ref vj, n));
-                var w2 = TS.Load(in Unsafe.Add(ref vj, 2 * n));
-                var w3 = TS.Load(in Unsafe.Add(ref vj, 3 * n));
-                a0 = TS.MultiplyAdd(x, w0, a0);
-                b0 = TS.MultiplyAdd(y, w0, b0);
-                a1 = TS.MultiplyAdd(x, w1, a1);
-                b1 = TS.MultiplyAdd(y, w1, b1);
-                a2 = TS.MultiplyAdd(x, w2, a2);
-                b2 = TS.MultiplyAdd(y, w2, b2);
-                a3 = TS.MultiplyAdd(x, w3, a3);
-                b3 = TS.MultiplyAdd(y, w3, b3);
-                vj = ref Unsafe.Add(ref vj, hd);
-            }
-            // ob may alias oa (odd last row, sb = sa): same sums, stored twice.
-            TS.Store(a0, ref Unsafe.Add(ref oa, f));
-            TS.Store(a1, ref Unsafe.Add(ref oa, f + n));
-            TS.Store(a2, ref Unsafe.Add(ref oa, f + 2 * n));
-            TS.Store(a3, ref Unsafe.Add(ref oa, f + 3 * n));
-            TS.Store(b0, ref Unsafe.Add(ref ob, f));
-            TS.Store(b1, ref Unsafe.Add(ref ob, f + n));
-            TS.Store(b2, ref Unsafe.Add(ref ob, f + 2 * n));
-            TS.Store(b3, ref Unsafe.Add(ref ob, f + 3 * n));
-        }
-        for (; f < vecEnd; f += n)
-        {
-            TVec a0 = TS.Zero, b0 = TS.Zero;
-            for (int j = 0; j < T; j++)
-            {
-                var w0 = TS.Load(in Unsafe.Add(ref v0, j * hd + f));
-                a0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref pa, j)), w0, a0);
-                b0 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref pb, j)), w0, b0);
-            }
-            TS.Store(a0, ref Unsafe.Add(ref oa, f));
-            TS.Store(b0, ref Unsafe.Add(ref ob, f));
-        }
-        for (; f < hd; f++)
-        {
-            float a = 0, b = 0;
-            for (int j = 0; j < T; j++)
-            {
-                float w = Unsafe.Add(ref v0, j * hd + f);
-                a += Unsafe.Add(ref pa, j) * w;
-                b += Unsafe.Add(ref pb, j) * w;
-            }
-            Unsafe.Add(ref oa, f) = a;
-            Unsafe.Add(ref ob, f) = b;
         }
     }
 }

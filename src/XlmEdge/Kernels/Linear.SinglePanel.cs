@@ -125,12 +125,12 @@ internal static partial class Linear
 
         if (TWidth.Two)
         {
-            StorePair<TS, TVec>(ref yt, c00, c01, accumulate: false);
-            if (rows > 1) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, ytStride), c10, c11, accumulate: false);
-            if (rows > 2) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 2 * ytStride), c20, c21, accumulate: false);
-            if (rows > 3) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 3 * ytStride), c30, c31, accumulate: false);
-            if (rows > 4) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 4 * ytStride), c40, c41, accumulate: false);
-            if (rows > 5) StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 5 * ytStride), c50, c51, accumulate: false);
+            MicroKernels.StorePair<TS, TVec>(ref yt, c00, c01, accumulate: false);
+            if (rows > 1) MicroKernels.StorePair<TS, TVec>(ref Unsafe.Add(ref yt, ytStride), c10, c11, accumulate: false);
+            if (rows > 2) MicroKernels.StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 2 * ytStride), c20, c21, accumulate: false);
+            if (rows > 3) MicroKernels.StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 3 * ytStride), c30, c31, accumulate: false);
+            if (rows > 4) MicroKernels.StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 4 * ytStride), c40, c41, accumulate: false);
+            if (rows > 5) MicroKernels.StorePair<TS, TVec>(ref Unsafe.Add(ref yt, 5 * ytStride), c50, c51, accumulate: false);
         }
         else
         {

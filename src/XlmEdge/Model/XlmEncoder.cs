@@ -30,7 +30,7 @@ internal sealed class XlmEncoder
         _blocks = useGenerated && GeneratedForwards.TryCreate(config, weights, pool, out var generated)
             ? generated
             : new GenericEncoderBlocks(config, weights, pool);
-        _a.EnsureCapacity(config, config.ContextLength, config.ContextLength);
+        _a.EnsureCapacity(config, config.ContextLength);
     }
 
     /// <summary>The preset whose generated forward runs the blocks, or null on the generic path.</summary>
@@ -46,10 +46,7 @@ internal sealed class XlmEncoder
     {
         int d = _config.EmbeddingDimension;
         int tokens = ids.Length;
-        int longest = 0;
-        foreach (int n in lengths)
-            longest = Math.Max(longest, n);
-        _a.EnsureCapacity(_config, tokens, longest);
+        _a.EnsureCapacity(_config, tokens);
 
         var x = _a.X.AsSpan(0, tokens * d);
         Embed(ids, lengths, languageIds, x);
@@ -102,8 +99,7 @@ internal sealed class XlmEncoder
         foreach (int n in lengths)
         {
             var rows = new Range(start * d, (start + n) * d);
-            Attention.SelfAttention(pool, q[rows], k[rows], v[rows], n, heads, headDim, attention[rows],
-                a.AttentionScratch.AsSpan(0, Attention.ScratchLength(n, heads)));
+            Attention.SelfAttention(pool, q[rows], k[rows], v[rows], n, heads, headDim, attention[rows]);
             start += n;
         }
 
@@ -123,7 +119,6 @@ internal sealed class XlmEncoder
 internal sealed class EncoderActivations
 {
     private int _tokenCapacity;
-    private int _sentenceCapacity;
 
     public float[] X { get; private set; } = [];          // [T, d] hidden states (the residual stream)
     public float[] Y { get; private set; } = [];          // [T, d] block output before it becomes the residual stream
@@ -132,10 +127,9 @@ internal sealed class EncoderActivations
     public float[] V { get; private set; } = [];          // [T, d]
     public float[] Attention { get; private set; } = [];  // [T, d]
     public float[] FeedForward { get; private set; } = []; // [T, ffn]
-    public float[] AttentionScratch { get; private set; } = [];
     public float[] Row { get; private set; } = [];        // [d] one embedding row in fp32
 
-    public void EnsureCapacity(XlmConfig config, int tokens, int longestSentence)
+    public void EnsureCapacity(XlmConfig config, int tokens)
     {
         int d = config.EmbeddingDimension;
         if (tokens > _tokenCapacity)
@@ -149,11 +143,6 @@ internal sealed class EncoderActivations
             Attention = Allocate(tokens * d);
             FeedForward = Allocate(tokens * config.FeedForwardDimension);
             Row = Allocate(d);
-        }
-        if (longestSentence > _sentenceCapacity)
-        {
-            _sentenceCapacity = longestSentence;
-            AttentionScratch = Allocate(Kernels.Attention.ScratchLength(longestSentence, config.Heads));
         }
     }
 

@@ -86,7 +86,6 @@ public class WorkerPoolTests
         var bias = KernelData.Floats(random, N);
         var y = new float[T * N];
         var gamma = KernelData.Floats(random, K);
-        var scratch = new float[Attention.ScratchLength(T, heads)];
         var attention = new float[T * K];
         var indices = new int[5];
 
@@ -95,7 +94,7 @@ public class WorkerPoolTests
             Linear.Forward(pool, x, T, K, w, N, bias, y, Activation.Gelu);
             Linear.Forward(pool, x, 1, K, w, N, bias, y);
             LayerNorm.AddNormalize(x, attention, T, K, gamma, gamma, 1e-12f);
-            Attention.SelfAttention(pool, x, x, x, T, heads, K / heads, attention, scratch);
+            Attention.SelfAttention(pool, x, x, x, T, heads, K / heads, attention);
             Softmax.InPlace(y);
             TopK.Select(y, indices);
         }

@@ -158,40 +158,56 @@ internal static partial class Linear
     {
         // Scaling x by 2^112 and W by nothing gives every product exactly the value it had before (powers
         // of two), so the results are bit for bit the same; only a huge or non-finite x keeps the scaled widening.
-        // (MaxMagnitude returns the signed value; NaN fails the comparison.)
-        if (typeof(TW) == typeof(Half) && Math.Abs(TensorPrimitives.MaxMagnitude(x[..(T * K)])) < UnscaledLimit)
-            Run<TS, TVec, TW, UnscaledHalves>(pool, x, T, K, w, N, bias, y, activation);
-        else
-            Run<TS, TVec, TW, ScaledHalves>(pool, x, T, K, w, N, bias, y, activation);
-    }
-
-    private static void Run<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
-        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
-    {
-        float xScale = TH.Unscaled ? HalfBits.Scale : 1f;
         if (T < GemvTokens)
         {
-            if (typeof(TW) == typeof(Half))
-            {
-                var ordered = pool.Shared(T * K);
-                ToPairOrder(x, T, K, TS.Count, xScale, ordered);
-                x = ordered;
-            }
-            var gemv = new GemvJob<TS, TVec, TW, TH>
-            {
-                X = x, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
-                RowsPerItem = RowsPerItem(N, 4, pool.Threads, 256),
-            };
-            pool.For((N + gemv.RowsPerItem - 1) / gemv.RowsPerItem, ref gemv);
+            // (MaxMagnitude returns the signed value; NaN fails the comparison.)
+            if (typeof(TW) == typeof(Half) && Math.Abs(TensorPrimitives.MaxMagnitude(x[..(T * K)])) < UnscaledLimit)
+                RunGemv<TS, TVec, TW, UnscaledHalves>(pool, x, T, K, w, N, bias, y, activation);
+            else
+                RunGemv<TS, TVec, TW, ScaledHalves>(pool, x, T, K, w, N, bias, y, activation);
             return;
         }
 
-        int lanes = TS.Count, panelWidth = 2 * lanes;
+        int panelWidth = 2 * TS.Count;
         int panels = (T + panelWidth - 1) / panelWidth;
-        int paddedT = panels * panelWidth;
-        var packed = pool.Shared(checked(panels * K * panelWidth));
-        PackPanels(x, T, K, panelWidth, typeof(TW) == typeof(Half) ? lanes : 0, xScale, packed);
+        if (typeof(TW) != typeof(Half))
+        {
+            var plain = Pack(pool, x, T, K, panelWidth, pairLanes: 0, scale: 1f);
+            RunGemm<TS, TVec, TW, ScaledHalves>(pool, plain, T, K, w, N, bias, y, activation, panels);
+            return;
+        }
+        // Packing x times 2^112 also finds max |x|; the rare x that would overflow is packed again unscaled.
+        var packed = Pack(pool, x, T, K, panelWidth, TS.Count, HalfBits.Scale, out float max);
+        if (max < UnscaledLimit)
+        {
+            RunGemm<TS, TVec, TW, UnscaledHalves>(pool, packed, T, K, w, N, bias, y, activation, panels);
+            return;
+        }
+        packed = Pack(pool, x, T, K, panelWidth, TS.Count, 1f);
+        RunGemm<TS, TVec, TW, ScaledHalves>(pool, packed, T, K, w, N, bias, y, activation, panels);
+    }
 
+    private static void RunGemv<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        if (typeof(TW) == typeof(Half))
+        {
+            var ordered = pool.Shared(T * K);
+            ToPairOrder(x, T, K, TS.Count, TH.Unscaled ? HalfBits.Scale : 1f, ordered);
+            x = ordered;
+        }
+        var gemv = new GemvJob<TS, TVec, TW, TH>
+        {
+            X = x, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
+            RowsPerItem = RowsPerItem(N, 4, pool.Threads, 256),
+        };
+        pool.For((N + gemv.RowsPerItem - 1) / gemv.RowsPerItem, ref gemv);
+    }
+
+    private static void RunGemm<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation, int panels)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        int paddedT = panels * 2 * TS.Count;
         int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, 4 * Rows);
         int kSlice = Math.Min(K, KSlice);
         pool.EnsureScratch(checked(ScratchW + rowsPerItem * paddedT));
@@ -203,6 +219,28 @@ internal static partial class Linear
         pool.For((N + rowsPerItem - 1) / rowsPerItem, ref gemm);
     }
 
+    private static ReadOnlySpan<float> Pack(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale) =>
+        Pack(pool, x, T, K, panelWidth, pairLanes, scale, out _);
+
+    /// <summary>
+    /// x [T,K] -> panels [panels][K][panelWidth] in the pool's shared buffer (see <see cref="PackJob"/>), split
+    /// across the pool by panel and K-slice. <paramref name="max"/>: the largest |x| (NaN if x holds one).
+    /// </summary>
+    private static ReadOnlySpan<float> Pack(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale, out float max)
+    {
+        int panels = (T + panelWidth - 1) / panelWidth;
+        int slices = (K + KSlice - 1) / KSlice;
+        int length = checked(panels * K * panelWidth);
+        // One max per item after the panels: no item writes where another does.
+        var shared = pool.Shared(checked(length + panels * slices));
+        var job = new PackJob { X = x, Packed = shared[..length], Maxima = shared[length..], T = T, K = K, PanelWidth = panelWidth, PairLanes = pairLanes, Scale = scale, Slices = slices };
+        pool.For(panels * slices, ref job);
+        max = 0;
+        foreach (float m in shared[length..])
+            max = Math.Max(max, m);
+        return shared[..length];
+    }
+
     /// <summary>Rows per work item: a multiple of <paramref name="granule"/>, at most <paramref name="max"/>, and small enough for ~4 items per thread.</summary>
     private static int RowsPerItem(int N, int granule, int threads, int max)
     {
@@ -212,24 +250,28 @@ internal static partial class Linear
     }
 
     /// <summary>
-    /// x [T,K] -> panels [panels][K][panelWidth]: token t of panel p at lane t - p·panelWidth, missing
-    /// tokens 0; with <paramref name="pairLanes"/> &gt; 0 the k axis is in pair order (fp16 weights).
+    /// Packs panel p, k in [s·<see cref="KSlice"/>, (s+1)·<see cref="KSlice"/>) of x times Scale for item
+    /// p·Slices + s: token t of panel p at lane t - p·panelWidth, missing tokens 0; with PairLanes &gt; 0 the
+    /// k axis is in pair order (fp16 weights). Records the item's max |x| in Maxima.
     /// </summary>
-    private static void PackPanels(ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale, Span<float> packed)
+    private ref struct PackJob : IParallelJob
     {
-        int panels = packed.Length / (K * panelWidth);
-        for (int p = 0; p < panels; p++)
+        public ReadOnlySpan<float> X;
+        public Span<float> Packed, Maxima;
+        public int T, K, PanelWidth, PairLanes, Slices;
+        public float Scale;
+
+        public readonly void Execute(int index, int worker)
         {
-            var panel = packed.Slice(p * K * panelWidth, K * panelWidth);
-            int first = p * panelWidth, count = Math.Min(panelWidth, T - first);
-            if (count < panelWidth)
-                panel.Clear();
+            int p = index / Slices, k0 = index % Slices * KSlice, kc = Math.Min(KSlice, K - k0);
+            int width = PanelWidth, first = p * width, count = Math.Min(width, T - first);
+            var block = Packed.Slice((p * K + k0) * width, kc * width);
+            if (count < width)
+                block.Clear();
+            float max = 0;
             for (int j = 0; j < count; j++)
-            {
-                var row = x.Slice((first + j) * K, K);
-                ref float dst = ref Unsafe.Add(ref MemoryMarshal.GetReference(panel), j);
-                CopyRow(row, K, pairLanes, scale, ref dst, panelWidth);
-            }
+                max = Math.Max(max, CopyRow(X.Slice((first + j) * K + k0, kc), kc, PairLanes, Scale, ref Unsafe.Add(ref MemoryMarshal.GetReference(block), j), width));
+            Maxima[index] = max;
         }
     }
 
@@ -418,23 +460,33 @@ internal static partial class Linear
 
     /// <summary>
     /// Copies one row of K values, times <paramref name="scale"/>, to <paramref name="destination"/> (element stride
-    /// <paramref name="stride"/>) in pair order, or in plain order when <paramref name="lanes"/> is 0.
+    /// <paramref name="stride"/>) in pair order, or in plain order when <paramref name="lanes"/> is 0, and
+    /// returns the row's largest |value| before scaling (NaN if it holds one).
     /// Pair order: within each chunk of 2·lanes values the even-indexed ones come first, then the
     /// odd-indexed ones (the order <see cref="ISimd{TVec}.LoadHalfPairs"/> produces); a tail shorter
     /// than a chunk stays in place.
     /// </summary>
-    private static void CopyRow(ReadOnlySpan<float> row, int K, int lanes, float scale, ref float destination, int stride)
+    private static float CopyRow(ReadOnlySpan<float> row, int K, int lanes, float scale, ref float destination, int stride)
     {
+        float max = 0;
         int k = 0;
         if (lanes > 0)
         {
             int chunk = 2 * lanes;
             for (; k <= K - chunk; k += chunk)
                 for (int j = 0; j < chunk; j++)
-                    Unsafe.Add(ref destination, (k + (j & 1) * lanes + (j >> 1)) * stride) = row[k + j] * scale;
+                {
+                    float value = row[k + j];
+                    max = Math.Max(max, Math.Abs(value));
+                    Unsafe.Add(ref destination, (k + (j & 1) * lanes + (j >> 1)) * stride) = value * scale;
+                }
         }
         for (; k < K; k++)
+        {
+            max = Math.Max(max, Math.Abs(row[k]));
             Unsafe.Add(ref destination, k * stride) = row[k] * scale;
+        }
+        return max;
     }
 
     /// <summary>x [T,K] -> the same rows with each row's values in pair order.</summary>

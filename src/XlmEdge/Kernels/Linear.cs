@@ -207,16 +207,22 @@ internal static partial class Linear
     private static void RunGemm<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation, int panels)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
+        var gemm = Gemm<TS, TVec, TW, TH>(pool, packed, T, K, w, N, bias, y, activation, panels);
+        pool.For(gemm.Items, ref gemm);
+    }
+
+    /// <summary>The GEMM job over x packed into <paramref name="panels"/> panels, with the pool's scratch grown for it.</summary>
+    private static GemmJob<TS, TVec, TW, TH> Gemm<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation, int panels)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
         int paddedT = panels * 2 * TS.Count;
         int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, 4 * Rows);
-        int kSlice = Math.Min(K, KSlice);
         pool.EnsureScratch(checked(ScratchW + rowsPerItem * paddedT));
-        var gemm = new GemmJob<TS, TVec, TW, TH>
+        return new GemmJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
-            RowsPerItem = rowsPerItem, KSlice = kSlice, Panels = panels, PaddedT = paddedT,
+            RowsPerItem = rowsPerItem, KSlice = Math.Min(K, KSlice), Panels = panels, PaddedT = paddedT,
         };
-        pool.For((N + rowsPerItem - 1) / rowsPerItem, ref gemm);
     }
 
     private static ReadOnlySpan<float> Pack(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale) =>
@@ -505,6 +511,9 @@ internal static partial class Linear
         public Span<float> Y;
         public int T, K, N, RowsPerItem, KSlice, Panels, PaddedT;
         public Activation Activation;
+
+        /// <summary>Work items: blocks of <see cref="RowsPerItem"/> output rows.</summary>
+        public readonly int Items => (N + RowsPerItem - 1) / RowsPerItem;
 
         public readonly void Execute(int index, int worker)
         {

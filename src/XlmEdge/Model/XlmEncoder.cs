@@ -90,9 +90,7 @@ internal sealed class XlmEncoder
         var attention = a.Attention.AsSpan(0, tokens * d);
 
         // q, k, v projections for every token of every sentence at once
-        b.Query.Linear(pool, x, tokens, b.QueryBias.Span, q);
-        b.Key.Linear(pool, x, tokens, b.KeyBias.Span, k);
-        b.Value.Linear(pool, x, tokens, b.ValueBias.Span, v);
+        WeightMatrix.Linear(pool, x, tokens, b.Query, b.QueryBias.Span, q, b.Key, b.KeyBias.Span, k, b.Value, b.ValueBias.Span, v);
 
         // attention never crosses a sentence boundary
         int start = 0;

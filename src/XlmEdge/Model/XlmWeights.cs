@@ -38,6 +38,29 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         else
             Kernels.Linear.Forward(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
     }
+
+    /// <summary>
+    /// Three projections of one input (q, k and v): x is packed once and the three run as one pool call
+    /// when the matrices share their shape and type; otherwise three single calls.
+    /// </summary>
+    public static void Linear(WorkerPool pool, ReadOnlySpan<float> x, int tokens,
+        WeightMatrix a, ReadOnlySpan<float> biasA, Span<float> yA,
+        WeightMatrix b, ReadOnlySpan<float> biasB, Span<float> yB,
+        WeightMatrix c, ReadOnlySpan<float> biasC, Span<float> yC)
+    {
+        bool alike = a.IsHalf == b.IsHalf && a.IsHalf == c.IsHalf
+            && a.Rows == b.Rows && a.Rows == c.Rows && a.Columns == b.Columns && a.Columns == c.Columns;
+        if (!alike)
+        {
+            a.Linear(pool, x, tokens, biasA, yA);
+            b.Linear(pool, x, tokens, biasB, yB);
+            c.Linear(pool, x, tokens, biasC, yC);
+        }
+        else if (a.IsHalf)
+            Kernels.Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Half, biasA, yA), new(b.Half, biasB, yB), new Projection<Half>(c.Half, biasC, yC));
+        else
+            Kernels.Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Single, biasA, yA), new(b.Single, biasB, yB), new Projection<float>(c.Single, biasC, yC));
+    }
 }
 
 /// <summary>A 1-D F32 tensor (bias, layer-norm gain or shift) viewed in place in the mapping.</summary>

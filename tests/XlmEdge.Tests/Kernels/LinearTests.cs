@@ -106,6 +106,49 @@ public class LinearTests
         AssertClose(expected, actual, x, w, [], T, K, N, Activation.None);
     }
 
+    public static TheoryData<string, int, int, int> ProjectionShapes()
+    {
+        var data = new TheoryData<string, int, int, int>();
+        foreach (var path in CpuFeatures.AllPaths)
+            foreach (var (t, k, n) in new[] { (1, 33, 13), (5, 7, 31), (16, 520, 11), (40, 72, 101), (12, 700, 40) })
+                data.Add(path.ToString(), t, k, n);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ProjectionShapes))]
+    public void ThreeProjectionsEqualThreeSingleCalls(string width, int T, int K, int N)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var random = new Random(T * 7919 + K * 31 + N + 2);
+        var x = KernelData.Floats(random, T * K, 2f);
+        var w = Enumerable.Range(0, 3).Select(_ => KernelData.Halves(random, N * K, 0.5f)).ToArray();
+        var wide = w.Select(m => m.Select(h => (float)h).ToArray()).ToArray();
+        var bias = Enumerable.Range(0, 3).Select(_ => KernelData.Floats(random, N)).ToArray();
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            using var pool = new WorkerPool(threads);
+            var fused = Enumerable.Range(0, 3).Select(_ => new float[T * N]).ToArray();
+            Linear.Forward(path, pool, x, T, K, N, new Projection<Half>(w[0], bias[0], fused[0]),
+                new Projection<Half>(w[1], bias[1], fused[1]), new Projection<Half>(w[2], bias[2], fused[2]));
+            var singleWide = Enumerable.Range(0, 3).Select(_ => new float[T * N]).ToArray();
+            Linear.Forward(path, pool, x, T, K, N, new Projection<float>(wide[0], bias[0], singleWide[0]),
+                new Projection<float>(wide[1], bias[1], singleWide[1]), new Projection<float>(wide[2], bias[2], singleWide[2]));
+            for (int m = 0; m < 3; m++)
+            {
+                var single = new float[T * N];
+                Linear.Forward(path, pool, x, T, K, w[m], N, bias[m], single);
+                Assert.Equal(single, fused[m]);
+                var singleF32 = new float[T * N];
+                Linear.Forward(path, pool, x, T, K, wide[m], N, bias[m], singleF32);
+                Assert.Equal(singleF32, singleWide[m]);
+                var expected = new float[T * N];
+                Linear.ForwardScalar(x, T, K, w[m], N, bias[m], expected);
+                AssertClose(expected, fused[m], x, wide[m], bias[m], T, K, N, Activation.None);
+            }
+        }
+    }
+
     [Fact]
     public void ScalarTwinComputesTheDefinition()
     {

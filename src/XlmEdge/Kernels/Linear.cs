@@ -274,11 +274,66 @@ internal static partial class Linear
             var block = Packed.Slice((p * K + k0) * width, kc * width);
             if (count < width)
                 block.Clear();
+            ref float destination = ref MemoryMarshal.GetReference(block);
             float max = 0;
-            for (int j = 0; j < count; j++)
-                max = Math.Max(max, CopyRow(X.Slice((first + j) * K + k0, kc), kc, PairLanes, Scale, ref Unsafe.Add(ref MemoryMarshal.GetReference(block), j), width));
+            int j = 0;
+            if (width == 16 && (PairLanes == 8 || PairLanes == 0) && Avx2.IsSupported)
+            {
+                for (; j + 8 <= count; j += 8)
+                    max = Math.Max(max, CopyRows8(ref Unsafe.AsRef(in X[(first + j) * K + k0]), K, kc, PairLanes > 0, Scale, ref Unsafe.Add(ref destination, j)));
+            }
+            for (; j < count; j++)
+                max = Math.Max(max, CopyRow(X.Slice((first + j) * K + k0, kc), kc, PairLanes, Scale, ref Unsafe.Add(ref destination, j), width));
             Maxima[index] = max;
         }
+    }
+
+    /// <summary>
+    /// <see cref="CopyRow"/> for 8 rows (stride <paramref name="K"/>) into 8 lanes of a 16-wide panel with AVX2:
+    /// per chunk of 16 values, each row's even and odd values are split apart in registers (pair order),
+    /// and the two 8 × 8 blocks are transposed into the panel instead of stored one value at a time.
+    /// Returns the rows' largest |value| (NaN is not propagated: an x with NaN gives NaN outputs either way).
+    /// </summary>
+    private static float CopyRows8(ref float x, int K, int count, bool pairOrder, float scale, ref float destination)
+    {
+        const int Chunk = 16;
+        Span<float> rows = stackalloc float[8 * Chunk];
+        ref float tile = ref MemoryMarshal.GetReference(rows);
+        var factor = Vector256.Create(scale);
+        var max = Vector256<float>.Zero;
+        int k = 0;
+        for (; k + Chunk <= count; k += Chunk)
+        {
+            for (int r = 0; r < 8; r++)
+            {
+                ref float source = ref Unsafe.Add(ref x, (nint)r * K + k);
+                var low = Vector256.LoadUnsafe(ref source);
+                var high = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 8));
+                max = Avx.Max(Vector256.Abs(low), max);
+                max = Avx.Max(Vector256.Abs(high), max);
+                if (pairOrder)
+                {
+                    var even = Avx.Shuffle(low, high, 0x88);
+                    var odd = Avx.Shuffle(low, high, 0xDD);
+                    low = Avx2.Permute4x64(even.AsDouble(), 0xD8).AsSingle();
+                    high = Avx2.Permute4x64(odd.AsDouble(), 0xD8).AsSingle();
+                }
+                (low * factor).StoreUnsafe(ref Unsafe.Add(ref tile, r * Chunk));
+                (high * factor).StoreUnsafe(ref Unsafe.Add(ref tile, r * Chunk + 8));
+            }
+            Transpose8x8(ref tile, Chunk, ref Unsafe.Add(ref destination, k * Chunk), Chunk);
+            Transpose8x8(ref Unsafe.Add(ref tile, 8), Chunk, ref Unsafe.Add(ref destination, (k + 8) * Chunk), Chunk);
+        }
+        float result = 0;
+        for (int i = 0; i < 8; i++)
+            result = Math.Max(result, max.GetElement(i));
+        if (k < count)
+        {
+            // The tail, shorter than a chunk, stays in place in pair order too.
+            for (int r = 0; r < 8; r++)
+                result = Math.Max(result, CopyRow(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (nint)r * K + k), count - k), count - k, 0, scale, ref Unsafe.Add(ref destination, k * Chunk + r), Chunk));
+        }
+        return result;
     }
 
     /// <summary>Adds the bias and applies the activation to y[t, n0 .. n0+count) for every token.</summary>

@@ -71,6 +71,33 @@ public class LinearTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(3, 17)]
+    [InlineData(7, 299)]
+    [InlineData(8, 100)]
+    [InlineData(12, 290)]
+    public void OneHugeInputAnywhereKeepsTheScaledWidening(int token, int k)
+    {
+        // Packing finds max |x| 8 tokens at a time (vector path) or one token at a time: either must see it.
+        const int T = 16, K = 300, N = 9;
+        var random = new Random(token * 1000 + k);
+        var x = KernelData.Floats(random, T * K, 2f);
+        x[token * K + k] = -3 * Linear.UnscaledLimit;
+        var w = KernelData.Halves(random, N * K, 0.5f);
+        var wide = w.Select(h => (float)h).ToArray();
+        foreach (var path in CpuFeatures.AllPaths)
+        {
+            using var pool = new WorkerPool(2);
+            var expected = new float[T * N];
+            var actual = new float[T * N];
+            Linear.ForwardScalar(x, T, K, w, N, [], expected);
+            Linear.Forward(path, pool, x, T, K, w, N, [], actual);
+            Assert.All(actual, value => Assert.True(float.IsFinite(value), $"{path}: {value}"));
+            AssertClose(expected, actual, x, wide, [], T, K, N, Activation.None);
+        }
+    }
+
     [Fact]
     public void HalfWeightsWithLargeNegativeInputsMatchScalarTwin()
     {

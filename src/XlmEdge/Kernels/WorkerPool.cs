@@ -32,15 +32,15 @@ internal sealed unsafe class WorkerPool : IDisposable
     private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 5000; // 200 µs
 
     /// <summary>
-    /// Floats left unused before and after each worker's scratch (a cache line each side). Workers'
-    /// arrays are allocated back to back; without the guard the end of one and the start of the next
+    /// Floats in a cache line. Each worker's scratch keeps at least a line unused on each side: workers'
+    /// arrays are allocated back to back, and without the guard the end of one and the start of the next
     /// share a line that both write on every kernel call (false sharing: 20% of a T = 8 Linear on two cores).
     /// </summary>
-    private const int ScratchGuard = 16;
+    private const int LineFloats = 16;
 
     private readonly Thread[] _workers;
     private readonly SemaphoreSlim _wake = new(0);
-    private readonly float[][] _scratch;
+    private readonly AlignedBuffer[] _scratch;
 
     private delegate*<void*, int, int, void> _run;
     private void* _job;
@@ -51,7 +51,7 @@ internal sealed unsafe class WorkerPool : IDisposable
     private int _busy;
     private volatile bool _disposed;
     private Exception? _error;
-    private float[] _shared = [];
+    private AlignedBuffer _shared = new(0);
 
     /// <summary>Starts <paramref name="threads"/> - 1 background workers.</summary>
     public WorkerPool(int threads)
@@ -59,9 +59,9 @@ internal sealed unsafe class WorkerPool : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(threads, 1024);
         Threads = threads;
-        _scratch = new float[threads][];
+        _scratch = new AlignedBuffer[threads];
         for (int i = 0; i < threads; i++)
-            _scratch[i] = new float[2 * ScratchGuard];
+            _scratch[i] = new AlignedBuffer(0);
         _workers = new Thread[threads - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
@@ -117,22 +117,49 @@ internal sealed unsafe class WorkerPool : IDisposable
     }
 
     /// <summary>Per-worker scratch of at least <paramref name="length"/> floats; grow it from the caller with <see cref="EnsureScratch"/> first.</summary>
-    public Span<float> Scratch(int worker, int length) => _scratch[worker].AsSpan(ScratchGuard, length);
+    public Span<float> Scratch(int worker, int length) => _scratch[worker].Span(length);
 
     /// <summary>Grows every worker's scratch to <paramref name="length"/> floats (allocates only when growing).</summary>
     public void EnsureScratch(int length)
     {
         for (int i = 0; i < _scratch.Length; i++)
-            if (_scratch[i].Length < length + 2 * ScratchGuard)
-                _scratch[i] = GC.AllocateUninitializedArray<float>(length + 2 * ScratchGuard);
+            if (_scratch[i].Length < length)
+                _scratch[i] = new AlignedBuffer(length);
     }
 
     /// <summary>A caller-side buffer of at least <paramref name="length"/> floats shared by all workers during one call.</summary>
     public Span<float> Shared(int length)
     {
         if (_shared.Length < length)
-            _shared = GC.AllocateUninitializedArray<float>(length);
-        return _shared.AsSpan(0, length);
+            _shared = new AlignedBuffer(length);
+        return _shared.Span(length);
+    }
+
+    /// <summary>
+    /// A pinned array whose usable part starts on a cache line, with at least a line unused on each side.
+    /// Kernels load and store 32- and 64-byte vectors in these buffers: aligned, none of them straddles two
+    /// lines (an array from the GC heap starts wherever its header ends, 8-byte aligned).
+    /// </summary>
+    private readonly struct AlignedBuffer
+    {
+        private readonly float[] _array;
+        private readonly int _start;
+
+        public AlignedBuffer(int length)
+        {
+            _array = GC.AllocateUninitializedArray<float>(length + 3 * LineFloats, pinned: true);
+            int misaligned = (int)(((nint)Unsafe.AsPointer(ref _array[0]) & (LineFloats * sizeof(float) - 1)) / sizeof(float));
+            _start = LineFloats + (LineFloats - misaligned) % LineFloats;
+            Length = length;
+        }
+
+        public int Length { get; }
+
+        public Span<float> Span(int length)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(length, Length);
+            return _array.AsSpan(_start, length);
+        }
     }
 
     /// <summary>Stops the workers.</summary>

@@ -321,8 +321,8 @@ internal static partial class Linear
                 (low * factor).StoreUnsafe(ref Unsafe.Add(ref tile, r * Chunk));
                 (high * factor).StoreUnsafe(ref Unsafe.Add(ref tile, r * Chunk + 8));
             }
-            Transpose8x8(ref tile, Chunk, ref Unsafe.Add(ref destination, k * Chunk), Chunk);
-            Transpose8x8(ref Unsafe.Add(ref tile, 8), Chunk, ref Unsafe.Add(ref destination, (k + 8) * Chunk), Chunk);
+            Transpose8x8(ref tile, Chunk, ref Unsafe.Add(ref destination, k * Chunk), Chunk, NegativeZero);
+            Transpose8x8(ref Unsafe.Add(ref tile, 8), Chunk, ref Unsafe.Add(ref destination, (k + 8) * Chunk), Chunk, NegativeZero);
         }
         float result = 0;
         for (int i = 0; i < 8; i++)
@@ -620,10 +620,9 @@ internal static partial class Linear
                     int wStride;
                     if (typeof(TW) == typeof(Half))
                     {
-                        for (int i = 0; i < rows; i++)
-                            WidenPairs<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)(r + i) * K + k0)), kc, ref Unsafe.Add(ref slice, i * kSlice));
+                        WidenSlice<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)r * K)), K, rows, k0, kc, ref slice, 0);
                         wr = ref slice;
-                        wStride = kSlice;
+                        wStride = Linear.KSlice;
                     }
                     else
                     {
@@ -651,39 +650,47 @@ internal static partial class Linear
             // 8 x 8 blocks only on the 256- and 512-bit paths, so a forced narrower path (and its tests)
             // also runs the one-value-at-a-time copy that machines without AVX use.
             bool blocks = TS.Count >= 8 && Avx.IsSupported;
-            Transpose(ref yt, PaddedT, ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), n0), N, count, T, blocks);
-            Epilogue<TS, TVec>(Y, T, N, n0, count, Bias, Activation);
+            Transpose(ref yt, PaddedT, ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), n0), N, count, T, blocks, Bias.IsEmpty ? default : Bias[n0..]);
+            Epilogue<TS, TVec>(Y, T, N, n0, count, default, Activation);
         }
     }
 
     /// <summary>
-    /// y[t, r] = yt[r, t] for r &lt; <paramref name="rows"/>, t &lt; <paramref name="tokens"/>: with
-    /// <paramref name="blocks"/> (AVX required), 8 × 8 blocks with AVX shuffles where both sides have 8
-    /// left (a scalar copy reads yt 64 bytes apart per value, about 4 % of a T = 128 forward pass), the
-    /// edges one value at a time.
+    /// y[t, r] = yt[r, t] + bias[r] for r &lt; <paramref name="rows"/>, t &lt; <paramref name="tokens"/> (no
+    /// bias when it is empty): with <paramref name="blocks"/> (AVX required), 8 × 8 blocks with AVX shuffles
+    /// where both sides have 8 left (a scalar copy reads yt 64 bytes apart per value, about 4 % of a
+    /// T = 128 forward pass), the edges one value at a time. Adding the bias here saves a pass over y.
     /// </summary>
-    private static void Transpose(ref float yt, int ytStride, ref float y, int yStride, int rows, int tokens, bool blocks)
+    private static void Transpose(ref float yt, int ytStride, ref float y, int yStride, int rows, int tokens, bool blocks, ReadOnlySpan<float> bias)
     {
+        // -0 is the identity of addition (x + -0 = x for every x, -0 included), so "no bias" adds -0.
+        ref float b = ref MemoryMarshal.GetReference(bias);
+        bool hasBias = !bias.IsEmpty;
         int r0 = 0;
         if (blocks)
         {
             for (; r0 <= rows - 8; r0 += 8)
             {
+                var addend = hasBias ? Vector256.LoadUnsafe(ref Unsafe.Add(ref b, r0)) : NegativeZero;
                 int t0 = 0;
                 for (; t0 <= tokens - 8; t0 += 8)
-                    Transpose8x8(ref Unsafe.Add(ref yt, r0 * ytStride + t0), ytStride, ref Unsafe.Add(ref y, (nint)t0 * yStride + r0), yStride);
+                    Transpose8x8(ref Unsafe.Add(ref yt, r0 * ytStride + t0), ytStride, ref Unsafe.Add(ref y, (nint)t0 * yStride + r0), yStride, addend);
                 for (int t = t0; t < tokens; t++)
                     for (int r = r0; r < r0 + 8; r++)
-                        Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t);
+                        Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t) + (hasBias ? Unsafe.Add(ref b, r) : -0f);
             }
         }
         for (int t = 0; t < tokens; t++)
             for (int r = r0; r < rows; r++)
-                Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t);
+                Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t) + (hasBias ? Unsafe.Add(ref b, r) : -0f);
     }
 
+    /// <summary>Eight lanes of -0: added to a vector, leaves every value as it is.</summary>
+    private static Vector256<float> NegativeZero => Vector256.Create(-0f);
+
+    /// <summary>destination row i = column i of the 8 × 8 block at source, plus <paramref name="addend"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(ref float source, int sourceStride, ref float destination, int destinationStride)
+    private static void Transpose8x8(ref float source, int sourceStride, ref float destination, int destinationStride, Vector256<float> addend)
     {
         var a0 = Vector256.LoadUnsafe(ref source);
         var a1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, sourceStride));
@@ -709,14 +716,14 @@ internal static partial class Linear
         var c5 = Avx.Shuffle(b4, b6, 0xEE);
         var c6 = Avx.Shuffle(b5, b7, 0x44);
         var c7 = Avx.Shuffle(b5, b7, 0xEE);
-        Avx.Permute2x128(c0, c4, 0x20).StoreUnsafe(ref destination);
-        Avx.Permute2x128(c1, c5, 0x20).StoreUnsafe(ref Unsafe.Add(ref destination, destinationStride));
-        Avx.Permute2x128(c2, c6, 0x20).StoreUnsafe(ref Unsafe.Add(ref destination, 2 * destinationStride));
-        Avx.Permute2x128(c3, c7, 0x20).StoreUnsafe(ref Unsafe.Add(ref destination, 3 * destinationStride));
-        Avx.Permute2x128(c0, c4, 0x31).StoreUnsafe(ref Unsafe.Add(ref destination, 4 * destinationStride));
-        Avx.Permute2x128(c1, c5, 0x31).StoreUnsafe(ref Unsafe.Add(ref destination, 5 * destinationStride));
-        Avx.Permute2x128(c2, c6, 0x31).StoreUnsafe(ref Unsafe.Add(ref destination, 6 * destinationStride));
-        Avx.Permute2x128(c3, c7, 0x31).StoreUnsafe(ref Unsafe.Add(ref destination, 7 * destinationStride));
+        (Avx.Permute2x128(c0, c4, 0x20) + addend).StoreUnsafe(ref destination);
+        (Avx.Permute2x128(c1, c5, 0x20) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, destinationStride));
+        (Avx.Permute2x128(c2, c6, 0x20) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 2 * destinationStride));
+        (Avx.Permute2x128(c3, c7, 0x20) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 3 * destinationStride));
+        (Avx.Permute2x128(c0, c4, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 4 * destinationStride));
+        (Avx.Permute2x128(c1, c5, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 5 * destinationStride));
+        (Avx.Permute2x128(c2, c6, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 6 * destinationStride));
+        (Avx.Permute2x128(c3, c7, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 7 * destinationStride));
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using XlmEdge.Kernels;
 
 namespace XlmEdge.Benchmarks;
@@ -39,6 +41,7 @@ internal static class KernelThroughput
                 }
             }
         }
+        MicroKernelRate(random, output);
         OutputRow(pool, random, output);
         GeluRate(random, output);
         AttentionRate(pool, random, tokenCounts, output);
@@ -92,6 +95,35 @@ internal static class KernelThroughput
                     $"| {dtype} | {T} | {ms:F2} | {times[0]:F2} | {flopsPerToken * T / ms / 1e6:F1} | {bytes / ms / 1e6:F1} |"));
             }
         }
+    }
+
+    /// <summary>
+    /// The GEMM micro-kernel alone on one thread with hot operands (one 6 × 256 slice of widened W and one
+    /// 256 × 16 token panel, in L1): how close the kernel's code comes to the core's FMA peak (2 FMAs of
+    /// 8 lanes per cycle), apart from everything around it.
+    /// </summary>
+    private static void MicroKernelRate(Random random, TextWriter output)
+    {
+        if (!Avx2.IsSupported || !Fma.IsSupported)
+            return;
+        const int Kc = 256, Width = 16, Calls = 20000;
+        var w = new float[6 * Kc];
+        var panel = new float[Kc * Width];
+        var yt = new float[6 * Width];
+        for (int i = 0; i < w.Length; i++)
+            w[i] = random.NextSingle();
+        for (int i = 0; i < panel.Length; i++)
+            panel[i] = random.NextSingle();
+        double best = double.MaxValue;
+        for (int round = 0; round < 15; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < Calls; i++)
+                MicroKernels.Kernel6x2<Simd256, Vector256<float>>(ref w[0], Kc, 6, ref panel[0], Kc, ref yt[0], Width, accumulate: false);
+            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"micro-kernel 6x2 (AVX2), one thread, operands in L1: {2.0 * 6 * Kc * Width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
     }
 
     /// <summary>The fill-mask output layer at one mask: [1, d] × E^T over the whole vocabulary (memory-bound).</summary>

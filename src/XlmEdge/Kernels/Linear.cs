@@ -17,11 +17,11 @@ namespace XlmEdge.Kernels;
 /// memory-bound; stream each W row once, widen it in registers and dot it with one or two token rows
 /// (in L1).</item>
 /// <item>Otherwise a register-tiled GEMM: x is packed once per call into k-major panels of 2 vectors of
-/// tokens ([K][2·lanes], zero padded); each work item takes a block of W rows and, one K-slice of
-/// <see cref="KSlice"/> at a time (prefetching the next), widens 6 rows into an fp32 buffer in L1 and
-/// runs a 6-row × 2-vector kernel (12 accumulators) that broadcasts W values against each panel.
-/// Accumulators hold y transposed (tokens along lanes) in per-worker scratch; the item's epilogue
-/// writes y rows, adds the bias and applies GELU.</item>
+/// tokens ([K][2·lanes], zero padded); each work item takes a block of up to 24 W rows and, one K-slice
+/// of <see cref="KSlice"/> at a time (prefetching the next), widens them into an fp32 buffer, then runs
+/// each token panel against every group of 6 rows with <see cref="MicroKernels.Kernel6x2"/> (12
+/// accumulators, W values broadcast against the panel). Results hold y transposed (tokens along lanes)
+/// in per-worker scratch; the item's epilogue writes y rows with the bias added and applies GELU.</item>
 /// <item>fp16 weights and a single token panel (T ≤ 2·lanes, the fill-mask sizes): the same packing and
 /// items, but each 6-row group runs over the whole of K in one call of <see cref="SinglePanelKernel"/>,
 /// which widens the next K-slice while computing the current one (Linear.SinglePanel.cs).</item>
@@ -46,8 +46,11 @@ internal static partial class Linear
     /// <summary>K values per slice: Rows·KSlice·4 bytes of widened W and KSlice·2·lanes·4 bytes of x stay in L1.</summary>
     internal const int KSlice = 256;
 
-    /// <summary>Per-worker floats for widened W: the single-panel kernel's double buffer, or one slice of the other kernels.</summary>
-    private const int ScratchW = 2 * Rows * KSlice;
+    /// <summary>Most W rows per work item (see <see cref="RowsPerItem"/>).</summary>
+    private const int MaxRowsPerItem = 4 * Rows;
+
+    /// <summary>Per-worker floats for widened W: the single-panel kernel's double buffer, or an item's slice for the other kernels.</summary>
+    private const int ScratchW = MaxRowsPerItem * KSlice;
 
     /// <summary>Below this max |x| the fp16 paths widen W unscaled and scale x by 2^112 instead (x·2^112 stays finite).</summary>
     internal const float UnscaledLimit = 65536f;
@@ -216,7 +219,7 @@ internal static partial class Linear
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         int paddedT = panels * 2 * TS.Count;
-        int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, 4 * Rows);
+        int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, MaxRowsPerItem);
         pool.EnsureScratch(checked(ScratchW + rowsPerItem * paddedT));
         return new GemmJob<TS, TVec, TW, TH>
         {
@@ -607,36 +610,41 @@ internal static partial class Linear
             {
                 int kc = Math.Min(kSlice, K - k0);
                 bool accumulate = k0 > 0;
-                // One group of Rows W rows at a time: widen its slice (fp16) right before the kernels
-                // that read it, while it is hot in L1, then run it against every token panel.
-                for (int r = 0; r < count; r += Rows)
+                if (k0 + kSlice < K)
+                    Prefetch(ref w0, count, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
+                else if (n0 + Pool.Threads * RowsPerItem < N)
+                    Prefetch(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(count, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
+                // The item's whole W slice first (fp16: widened, RowsPerItem x KSlice floats), then panel by
+                // panel every group of rows against it: the token panel (16 KB at AVX2) stays in L1 for
+                // all the groups, and the kernel streams the smaller operand, 6 broadcasts per k step, from
+                // L1 or L2 instead of 2 panel vectors.
+                ref float wr = ref Unsafe.NullRef<float>();
+                int wStride;
+                if (typeof(TW) == typeof(Half))
                 {
-                    int rows = Math.Min(Rows, count - r);
-                    if (k0 + kSlice < K)
-                        Prefetch(ref Unsafe.Add(ref w0, (nint)r * K), rows, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
-                    else if (n0 + Pool.Threads * RowsPerItem + r < N)
-                        Prefetch(ref Unsafe.Add(ref w0, (nint)(Pool.Threads * RowsPerItem + r) * K), Math.Min(rows, N - n0 - Pool.Threads * RowsPerItem - r), K, 0, kSlice);
-                    ref float wr = ref Unsafe.NullRef<float>();
-                    int wStride;
-                    if (typeof(TW) == typeof(Half))
+                    for (int r = 0; r < count; r += Rows)
+                        WidenSlice<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)r * K)), K, Math.Min(Rows, count - r), k0, kc, ref Unsafe.Add(ref slice, r * Linear.KSlice), 0);
+                    wr = ref slice;
+                    wStride = Linear.KSlice;
+                }
+                else
+                {
+                    wr = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref w0, k0));
+                    wStride = K;
+                }
+                for (int p = 0; p < Panels; p++)
+                {
+                    ref float panel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * panelWidth);
+                    bool narrow = p == Panels - 1 && lastPanelTokens <= TS.Count;
+                    for (int r = 0; r < count; r += Rows)
                     {
-                        WidenSlice<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)r * K)), K, rows, k0, kc, ref slice, 0);
-                        wr = ref slice;
-                        wStride = Linear.KSlice;
-                    }
-                    else
-                    {
-                        wr = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref w0, (nint)r * K + k0));
-                        wStride = K;
-                    }
-                    for (int p = 0; p < Panels; p++)
-                    {
-                        ref float panel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * panelWidth);
+                        int rows = Math.Min(Rows, count - r);
+                        ref float wg = ref Unsafe.Add(ref wr, (nint)r * wStride);
                         ref float yr = ref Unsafe.Add(ref yt, r * paddedT + p * panelWidth);
-                        if (p == Panels - 1 && lastPanelTokens <= TS.Count)
-                            MicroKernels.Kernel6x1<TS, TVec>(ref wr, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
+                        if (narrow)
+                            MicroKernels.Kernel6x1<TS, TVec>(ref wg, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
                         else
-                            MicroKernels.Kernel6x2<TS, TVec>(ref wr, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
+                            MicroKernels.Kernel6x2<TS, TVec>(ref wg, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
                     }
                 }
             }

@@ -58,9 +58,6 @@ internal static partial class Linear
         {
             int k0 = s * KSlice, kc = Math.Min(KSlice, K - k0);
             int next = k0 + KSlice, kcNext = Math.Max(0, Math.Min(KSlice, K - next));
-            if (next + KSlice < K)
-                Prefetch(ref w, rows, K, next + KSlice, Math.Min(KSlice, K - next - KSlice));
-
             ref float current = ref Unsafe.Add(ref buffers, (s & 1) * Rows * KSlice);
             ref float following = ref Unsafe.Add(ref buffers, ((s + 1) & 1) * Rows * KSlice);
             ref float x = ref Unsafe.Add(ref panel, (nint)k0 * width);

@@ -7,11 +7,12 @@ using XlmEdge.Kernels;
 namespace XlmEdge.Benchmarks;
 
 /// <summary>
-/// Throughput of the encoder's Linear kernel at the enfr-1024 shapes, with random weights: one
-/// layer's four d×d projections and the two FFN matrices, over six layers' worth of distinct
-/// weights so W streams from DRAM as in the real forward pass. Prints ms per "encoder's worth" of
-/// Linears, GFLOP/s and the weight bytes read per second, for fp16 and fp32 weights; separates
-/// kernel quality (fp32, hot) from the cost of streaming and widening fp16 weights.
+/// Throughput of the encoder's kernels at the enfr-1024 shapes, with random data: the GEMM
+/// micro-kernel alone with hot operands; the Linear kernel on one layer's four d×d projections and
+/// the two FFN matrices, over several layers' worth of distinct weights so W streams from DRAM as in
+/// the real forward pass (ms, GFLOP/s and weight bytes per second, for fp16 and fp32 weights: kernel
+/// quality apart from the cost of streaming and widening fp16 weights); one layer's attention; the
+/// output layer at one mask; GELU.
 /// </summary>
 internal static class KernelThroughput
 {

@@ -14,6 +14,9 @@ public class LinearTests
             // one token panel (the single-panel kernel) over several K slices whose last one ends in a
             // partial chunk, or is shorter than a chunk
             (6, 700, 13), (12, 520, 11), (10, 4100, 7),
+            // ... with several row groups per item, an odd
+            // number of slices and a short last group
+            (12, 700, 33), (16, 520, 45), (5, 300, 40),
             // items of 8 rows or more and 8 tokens or more: the output tile is transposed in 8 x 8 blocks
             (16, 64, 200), (19, 40, 150), (43, 72, 101),
         };

@@ -160,7 +160,8 @@ internal static partial class Linear
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
     {
         // Scaling x by 2^112 and W by nothing gives every product exactly the value it had before (powers
-        // of two), so the results are bit for bit the same; only a huge or non-finite x keeps the scaled widening.
+        // of two), so the results are bit for bit the same; only a huge x (|x| >= 65536, which times 2^112
+        // overflows) keeps the scaled widening. NaN or infinite x gives the same outputs either way.
         if (T < GemvTokens)
         {
             // (MaxMagnitude returns the signed value; NaN fails the comparison.)
@@ -233,7 +234,8 @@ internal static partial class Linear
 
     /// <summary>
     /// x [T,K] -> panels [panels][K][panelWidth] in the pool's shared buffer (see <see cref="PackJob"/>), split
-    /// across the pool by panel and K-slice. <paramref name="max"/>: the largest |x| (NaN if x holds one).
+    /// across the pool by panel and K-slice. <paramref name="max"/>: the largest |x| (a NaN in x may or may not
+    /// show in it; the outputs are the same either way).
     /// </summary>
     private static ReadOnlySpan<float> Pack(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale, out float max)
     {

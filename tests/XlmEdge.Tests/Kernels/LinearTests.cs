@@ -102,6 +102,30 @@ public class LinearTests
     }
 
     [Fact]
+    public void NaNInOneTokenSpoilsOnlyThatTokensOutputs()
+    {
+        const int T = 16, K = 300, N = 9, Spoilt = 3;
+        var random = new Random(99);
+        var x = KernelData.Floats(random, T * K, 2f);
+        x[Spoilt * K + 40] = float.NaN;
+        var w = KernelData.Halves(random, N * K, 0.5f);
+        var wide = w.Select(h => (float)h).ToArray();
+        var clean = x.Where((_, i) => i / K != Spoilt).ToArray();
+        foreach (var path in CpuFeatures.AllPaths)
+        {
+            using var pool = new WorkerPool(2);
+            var expected = new float[T * N];
+            var actual = new float[T * N];
+            Linear.ForwardScalar(x, T, K, w, N, [], expected);
+            Linear.Forward(path, pool, x, T, K, w, N, [], actual);
+            Assert.All(actual.Skip(Spoilt * N).Take(N), value => Assert.True(float.IsNaN(value), $"{path}: {value}"));
+            var others = actual.Where((_, i) => i / N != Spoilt).ToArray();
+            var othersExpected = expected.Where((_, i) => i / N != Spoilt).ToArray();
+            AssertClose(othersExpected, others, clean, wide, [], T - 1, K, N, Activation.None);
+        }
+    }
+
+    [Fact]
     public void HalfWeightsWithLargeNegativeInputsMatchScalarTwin()
     {
         // Only the most negative value is large: the limit applies to |x|, not to the signed maximum.

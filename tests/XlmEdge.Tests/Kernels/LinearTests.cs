@@ -6,7 +6,6 @@ public class LinearTests
 {
     public static TheoryData<string, int, int, int> Shapes()
     {
-        var data = new TheoryData<string, int, int, int>();
         var shapes = new (int T, int K, int N)[]
         {
             (1, 1, 1), (1, 7, 5), (2, 33, 13), (3, 1024, 9), (4, 33, 7), (5, 7, 31), (17, 33, 13),
@@ -20,6 +19,13 @@ public class LinearTests
             // items of 8 rows or more and 8 tokens or more: the output tile is transposed in 8 x 8 blocks
             (16, 64, 200), (19, 40, 150), (43, 72, 101),
         };
+        return OnEveryPath(shapes);
+    }
+
+    /// <summary>Each (T, K, N) on every SIMD path this machine runs.</summary>
+    private static TheoryData<string, int, int, int> OnEveryPath((int T, int K, int N)[] shapes)
+    {
+        var data = new TheoryData<string, int, int, int>();
         foreach (var path in CpuFeatures.AllPaths)
             foreach (var (t, k, n) in shapes)
                 data.Add(path.ToString(), t, k, n);
@@ -162,11 +168,7 @@ public class LinearTests
 
     public static TheoryData<string, int, int, int> ProjectionShapes()
     {
-        var data = new TheoryData<string, int, int, int>();
-        foreach (var path in CpuFeatures.AllPaths)
-            foreach (var (t, k, n) in new[] { (1, 33, 13), (5, 7, 31), (16, 520, 11), (40, 72, 101), (12, 700, 40) })
-                data.Add(path.ToString(), t, k, n);
-        return data;
+        return OnEveryPath([(1, 33, 13), (5, 7, 31), (16, 520, 11), (40, 72, 101), (12, 700, 40)]);
     }
 
     [Theory]

@@ -23,7 +23,7 @@ internal interface ISimd<TVec> where TVec : struct
 
     static abstract void Store(TVec value, ref float destination);
 
-    /// <summary>Loads <see cref="Count"/> fp16 values and widens them to fp32 (exact for finite values).</summary>
+    /// <summary>Loads <see cref="Count"/> fp16 values and widens them to fp32: bit for bit (float)Half for every pattern, infinity and NaN included.</summary>
     static abstract TVec LoadHalf(ref readonly Half source);
 
     /// <summary>
@@ -138,7 +138,10 @@ internal static class FastExp
 /// fp16 -> fp32 by bit arithmetic (.NET 10 exposes no F16C/VCVTPH2PS intrinsic): sign-extend the
 /// 16 bits to 32, shift left by 13 so the exponent and mantissa land in fp32 position (the sign copies
 /// land in bits 28..31), keep bit 31 and bits 13..27, and scale by 2^112 to rebias the exponent.
-/// Exact for normals and subnormals; Inf/NaN (which the packer rejects) become large finite values.
+/// Exact for normals and subnormals. fp16 exponent 31 (infinity, NaN) would come out as a large finite
+/// value (2^16 · 1.m), so those lanes get the rest of the fp32 exponent (bits 28..30) set: infinity
+/// stays infinite and NaN stays NaN with its payload, quieted by the multiply, bit for bit what the
+/// framework's (float)Half gives for all 65,536 patterns.
 /// </summary>
 internal static class HalfBits
 {
@@ -146,17 +149,42 @@ internal static class HalfBits
 
     public const float Scale = 5.192296858534828e33f; // 2^112
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Finish(Vector128<int> signExtended) =>
-        ((signExtended << 13) & Vector128.Create(Mask)).AsSingle() * Vector128.Create(Scale);
+    /// <summary>fp16 exponent 31 after the shift: bits 23..27.</summary>
+    private const int TopExponent = 0x0F800000;
+
+    /// <summary>The fp32 exponent bits the shift leaves clear; set for infinity and NaN.</summary>
+    private const int Overflow = 0x70000000;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Finish(Vector256<int> signExtended) =>
-        ((signExtended << 13) & Vector256.Create(Mask)).AsSingle() * Vector256.Create(Scale);
+    public static Vector128<float> Finish(Vector128<int> signExtended) => Special((signExtended << 13) & Vector128.Create(Mask)) * Vector128.Create(Scale);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Finish(Vector512<int> signExtended) =>
-        ((signExtended << 13) & Vector512.Create(Mask)).AsSingle() * Vector512.Create(Scale);
+    public static Vector256<float> Finish(Vector256<int> signExtended) => Special((signExtended << 13) & Vector256.Create(Mask)) * Vector256.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Finish(Vector512<int> signExtended) => Special((signExtended << 13) & Vector512.Create(Mask)) * Vector512.Create(Scale);
+
+    /// <summary>Masked bits -> the unscaled float, with exponent 31 (infinity, NaN) moved to fp32's 255.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Special(Vector128<int> bits)
+    {
+        var top = Vector128.Equals(bits & Vector128.Create(TopExponent), Vector128.Create(TopExponent));
+        return (bits | (top & Vector128.Create(Overflow))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Special(Vector256<int> bits)
+    {
+        var top = Vector256.Equals(bits & Vector256.Create(TopExponent), Vector256.Create(TopExponent));
+        return (bits | (top & Vector256.Create(Overflow))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Special(Vector512<int> bits)
+    {
+        var top = Vector512.Equals(bits & Vector512.Create(TopExponent), Vector512.Create(TopExponent));
+        return (bits | (top & Vector512.Create(Overflow))).AsSingle();
+    }
 
     // Pairs: each 32-bit lane holds two fp16 values. The odd one already has its sign at bit 31, so an
     // arithmetic shift right by 3 puts exponent and mantissa at bits 13..27 with sign copies above;
@@ -168,7 +196,7 @@ internal static class HalfBits
     public static Vector128<float> Even(Vector128<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> OddUnscaled(Vector128<int> pairs) => ((pairs >> 3) & Vector128.Create(Mask)).AsSingle();
+    public static Vector128<float> OddUnscaled(Vector128<int> pairs) => Special((pairs >> 3) & Vector128.Create(Mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> EvenUnscaled(Vector128<int> pairs) => OddUnscaled(pairs << 16);
@@ -180,7 +208,7 @@ internal static class HalfBits
     public static Vector256<float> Even(Vector256<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> OddUnscaled(Vector256<int> pairs) => ((pairs >> 3) & Vector256.Create(Mask)).AsSingle();
+    public static Vector256<float> OddUnscaled(Vector256<int> pairs) => Special((pairs >> 3) & Vector256.Create(Mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> EvenUnscaled(Vector256<int> pairs) => OddUnscaled(pairs << 16);
@@ -192,19 +220,21 @@ internal static class HalfBits
     public static Vector512<float> Even(Vector512<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> OddUnscaled(Vector512<int> pairs) => ((pairs >> 3) & Vector512.Create(Mask)).AsSingle();
+    public static Vector512<float> OddUnscaled(Vector512<int> pairs) => Special((pairs >> 3) & Vector512.Create(Mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> EvenUnscaled(Vector512<int> pairs) => OddUnscaled(pairs << 16);
 
-    /// <summary>The scalar form of the same arithmetic (used by the scalar twins' tests).</summary>
+    /// <summary>The scalar form of the same arithmetic (the vector forms' tails); equals (float)value for every pattern.</summary>
     public static float ToSingle(Half value) => ToSingleUnscaled(value) * Scale;
 
-    /// <summary>The fp16 value times 2^-112, exactly (the scalar form of the unscaled widening).</summary>
+    /// <summary>The fp16 value times 2^-112, exactly (the scalar form of the unscaled widening); NaN stays NaN.</summary>
     public static float ToSingleUnscaled(Half value)
     {
-        int bits = (short)BitConverter.HalfToInt16Bits(value);
-        return BitConverter.Int32BitsToSingle((bits << 13) & Mask);
+        int bits = ((short)BitConverter.HalfToInt16Bits(value) << 13) & Mask;
+        if ((bits & TopExponent) == TopExponent)
+            bits |= Overflow;
+        return BitConverter.Int32BitsToSingle(bits);
     }
 }
 

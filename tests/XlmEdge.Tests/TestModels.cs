@@ -1,3 +1,4 @@
+using XlmEdge.Weights;
 using XlmEdge.WeightsTool.Commands;
 
 namespace XlmEdge.Tests;
@@ -10,6 +11,9 @@ internal static class TestModels
     private static readonly Lazy<string> OtherGeometry = new(() => Pack("other-geometry"));
     private static readonly Lazy<string> TinyEnro = new(() => Pack(Path.Combine("xlm-family", "tiny-enro")));
     private static readonly Lazy<string> TinyClmEnfr = new(() => Pack(Path.Combine("xlm-family", "tiny-clm-enfr")));
+    private static readonly Lazy<string> TinyEnfrQ8 = new(() => Pack("tiny-enfr", GgufTensorType.I8));
+    private static readonly Lazy<string> OtherGeometryQ8 = new(() => Pack("other-geometry", GgufTensorType.I8));
+    private static readonly Lazy<string> TinyEnroQ8 = new(() => Pack(Path.Combine("xlm-family", "tiny-enro"), GgufTensorType.I8));
 
     public static string TinyEnfrPath => TinyEnfr.Value;
     public static string OtherGeometryPath => OtherGeometry.Value;
@@ -18,10 +22,16 @@ internal static class TestModels
     /// <summary>xlm-family/tiny-clm-enfr: a causal (CLM) en + fr checkpoint on tiny-enfr's vocabulary.</summary>
     public static string TinyClmEnfrPath => TinyClmEnfr.Value;
 
-    private static string Pack(string fixture)
+    /// <summary>The same checkpoints packed with --dtype q8.</summary>
+    public static string TinyEnfrQ8Path => TinyEnfrQ8.Value;
+    public static string OtherGeometryQ8Path => OtherGeometryQ8.Value;
+    public static string TinyEnroQ8Path => TinyEnroQ8.Value;
+
+    private static string Pack(string fixture, GgufTensorType matrixType = GgufTensorType.F16)
     {
-        string output = Path.Combine(Folder, fixture.Replace(Path.DirectorySeparatorChar, '-') + ".gguf");
-        int exit = PackCommand.Run(Path.Combine(Fixtures.Root, fixture), output, fp16: true, TextWriter.Null, TextWriter.Null);
+        string suffix = matrixType == GgufTensorType.I8 ? "-q8" : "";
+        string output = Path.Combine(Folder, fixture.Replace(Path.DirectorySeparatorChar, '-') + suffix + ".gguf");
+        int exit = PackCommand.Run(Path.Combine(Fixtures.Root, fixture), output, matrixType, TextWriter.Null, TextWriter.Null);
         if (exit != 0)
             throw new InvalidOperationException($"packing {fixture} failed with exit code {exit}");
         return output;

@@ -1,7 +1,7 @@
 // Prints a GGUF file's metadata and tensor table as JSON, read by @huggingface/gguf, the
 // independent reader the XlmEdge tests compare our writer and reader with.
 // Usage: node check.mjs FILE.gguf
-import { gguf } from "@huggingface/gguf";
+import { gguf, GGMLQuantizationType } from "@huggingface/gguf";
 
 const path = process.argv[2];
 if (!path) {
@@ -32,5 +32,7 @@ process.stdout.write(JSON.stringify({
   kvCount: toJson(typedMetadata.kv_count.value),
   tensorDataOffset: toJson(tensorDataOffset),
   metadata,
-  tensors: tensorInfos.map((t) => ({ name: t.name, shape: toJson(t.shape), dtype: t.dtype, offset: toJson(t.offset) })),
+  tensors: tensorInfos.map((t) => ({
+    name: t.name, shape: toJson(t.shape), dtype: t.dtype, dtypeName: GGMLQuantizationType[t.dtype] ?? null, offset: toJson(t.offset),
+  })),
 }) + "\n");

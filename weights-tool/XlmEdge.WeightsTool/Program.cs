@@ -1,3 +1,4 @@
+using XlmEdge.Weights;
 using XlmEdge.WeightsTool.Commands;
 
 namespace XlmEdge.WeightsTool;
@@ -10,14 +11,16 @@ internal static class Program
 {
     internal const string Usage = """
         usage:
-          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32]
+          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32|q8]
           xlmedge-weights inspect FILE.gguf [--json]
           xlmedge-weights verify FILE.gguf
 
         pack     reads config.json, vocab.json, merges.txt, tokenizer_config.json (optional) and
                  one weight file: model.safetensors, else pytorch_model.bin (zip or legacy
                  torch.save format), else pytorch_model_legacy.bin. Matrices are stored as F16
-                 (--dtype f16, the default) or F32; 1-D tensors always as F32. A NaN or
+                 (--dtype f16, the default) or F32; with q8 the Linear weights and the word
+                 embeddings (the output projection) are int8 with a scale per row, the other
+                 embeddings F16; 1-D tensors always as F32. A NaN or
                  infinity in the weights, or a value too large for fp16, is an error naming the
                  tensor and element. Pickles may only name torch tensor/storage globals and
                  collections.OrderedDict; anything else is refused. The output is written to a
@@ -91,13 +94,14 @@ internal static class Program
                         throw new UsageException("pack takes exactly one checkpoint folder");
                     if (output is null)
                         throw new UsageException("pack needs -o OUT.gguf");
-                    bool fp16 = (dtype ?? "f16") switch
+                    var matrixType = (dtype ?? "f16") switch
                     {
-                        "f16" => true,
-                        "f32" => false,
-                        _ => throw new UsageException($"--dtype must be f16 or f32, not '{dtype}'"),
+                        "f16" => GgufTensorType.F16,
+                        "f32" => GgufTensorType.F32,
+                        "q8" => GgufTensorType.I8,
+                        _ => throw new UsageException($"--dtype must be f16, f32 or q8, not '{dtype}'"),
                     };
-                    return PackCommand.Run(positional[0], output, fp16, stdout, stderr);
+                    return PackCommand.Run(positional[0], output, matrixType, stdout, stderr);
                 }
             case "inspect":
                 {

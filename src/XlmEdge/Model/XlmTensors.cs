@@ -32,9 +32,10 @@ internal sealed class TensorSpec
     private readonly Func<XlmGeometry, bool>? _present;
 
     public TensorSpec(string name, TensorRole role, TensorDim[] shape, bool perBlock = false,
-        Func<XlmGeometry, bool>? presentWhen = null, string? tiedHfName = null)
+        Func<XlmGeometry, bool>? presentWhen = null, string? tiedHfName = null, bool projects = false)
     {
         GgufName = name;
+        IsProjection = role == TensorRole.Linear || projects;
         HfName = name;
         Role = role;
         Shape = shape;
@@ -58,6 +59,12 @@ internal sealed class TensorSpec
     /// <summary>One tensor per block rather than one per model.</summary>
     public bool PerBlock { get; }
     public bool IsMatrix => Role != TensorRole.Vector;
+
+    /// <summary>
+    /// Streamed by the GEMM kernels (every Linear weight, and the word embeddings as the output projection):
+    /// the matrices a q8 file stores as int8 with a scale per row. Lookup-only tables stay F16.
+    /// </summary>
+    public bool IsProjection { get; }
 
     /// <summary>Whether a model of geometry <paramref name="g"/> has this tensor.</summary>
     public bool IsPresentIn(XlmGeometry g) => _present?.Invoke(g) ?? true;
@@ -83,14 +90,25 @@ internal sealed class TensorSpec
         return shape;
     }
 
-    /// <summary>The type pack stores this tensor as: vectors F32, matrices the chosen matrix type.</summary>
-    public GgufTensorType StoredType(GgufTensorType matrixType) => IsMatrix ? matrixType : GgufTensorType.F32;
+    /// <summary>
+    /// The type pack stores this tensor as: vectors F32; matrices the chosen matrix type, except that with
+    /// I8 (q8) only the projections are int8 and the lookup-only tables F16.
+    /// </summary>
+    public GgufTensorType StoredType(GgufTensorType matrixType) =>
+        !IsMatrix ? GgufTensorType.F32 : matrixType == GgufTensorType.I8 && !IsProjection ? GgufTensorType.F16 : matrixType;
 
     /// <summary>Whether the runtime reads this tensor stored as <paramref name="type"/>.</summary>
-    public bool Accepts(GgufTensorType type) => IsMatrix ? type is GgufTensorType.F16 or GgufTensorType.F32 : type == GgufTensorType.F32;
+    public bool Accepts(GgufTensorType type) =>
+        IsMatrix ? type is GgufTensorType.F16 or GgufTensorType.F32 || (type == GgufTensorType.I8 && IsProjection) : type == GgufTensorType.F32;
 
     /// <summary>The types <see cref="Accepts"/> takes, for messages.</summary>
-    public string AcceptedTypes => IsMatrix ? "F16 or F32" : "F32 for a 1-D tensor";
+    public string AcceptedTypes => !IsMatrix ? "F32 for a 1-D tensor" : IsProjection ? "F16, F32 or I8" : "F16 or F32";
+
+    /// <summary>
+    /// The F32 tensor [rows] of per-row scales that goes with this matrix when it is stored as I8:
+    /// row r is scale[r] times its int8 values.
+    /// </summary>
+    public string ScaleNameOf(int block) => GgufNameOf(block) + "_scale";
 
     private string Resolve(string template, int block)
     {
@@ -118,7 +136,7 @@ internal static class XlmTensors
         presentWhen: g => g.UsesLanguageEmbeddings);
     /// <summary>The word embeddings, also the output projection (HF ties pred_layer.proj.weight to them).</summary>
     public static readonly TensorSpec WordEmbeddings = new("transformer.embeddings.weight", TensorRole.Embedding, [TensorDim.Vocabulary, TensorDim.Embedding],
-        tiedHfName: "pred_layer.proj.weight");
+        tiedHfName: "pred_layer.proj.weight", projects: true);
     public static readonly TensorSpec EmbeddingNormWeight = new("transformer.layer_norm_emb.weight", TensorRole.Vector, Vector);
     public static readonly TensorSpec EmbeddingNormBias = new("transformer.layer_norm_emb.bias", TensorRole.Vector, Vector);
 

@@ -3,23 +3,46 @@ using XlmEdge.Weights;
 
 namespace XlmEdge.Model;
 
+/// <summary>How a weight matrix is stored, fixed when the file is loaded.</summary>
+internal enum WeightType
+{
+    F32,
+    F16,
+    /// <summary>int8 values with one fp32 scale per row (files packed with --dtype q8).</summary>
+    Q8,
+}
+
 /// <summary>A weight matrix [Rows, Columns] (HF Linear layout [out, in]) viewed in place in the mapping.</summary>
-internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, bool isHalf)
+internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, WeightType type, float* scales = null)
 {
     public int Rows { get; } = rows;
     public int Columns { get; } = columns;
-    public bool IsHalf { get; } = isHalf;
+    public WeightType Type { get; } = type;
+    public bool IsHalf => Type == WeightType.F16;
 
-    public ReadOnlySpan<Half> Half => IsHalf ? new(data, Rows * Columns) : throw new InvalidOperationException("matrix is F32");
-    public ReadOnlySpan<float> Single => IsHalf ? throw new InvalidOperationException("matrix is F16") : new(data, Rows * Columns);
+    public ReadOnlySpan<Half> Half => Type == WeightType.F16 ? new(data, Rows * Columns) : throw WrongType(WeightType.F16);
+    public ReadOnlySpan<float> Single => Type == WeightType.F32 ? new(data, Rows * Columns) : throw WrongType(WeightType.F32);
+    public ReadOnlySpan<sbyte> Int8 => Type == WeightType.Q8 ? new(data, Rows * Columns) : throw WrongType(WeightType.Q8);
+    /// <summary>The per-row scales of a q8 matrix.</summary>
+    public ReadOnlySpan<float> Scales => Type == WeightType.Q8 ? new(scales, Rows) : throw WrongType(WeightType.Q8);
 
-    /// <summary>Row <paramref name="row"/> converted to fp32 (embedding lookups).</summary>
+    /// <summary>Row <paramref name="row"/> converted to fp32 (embedding lookups; a q8 row times its scale).</summary>
     public void CopyRow(int row, Span<float> destination)
     {
-        if (IsHalf)
-            HalfConversion.ToSingle(Half.Slice(row * Columns, Columns), destination);
-        else
-            Single.Slice(row * Columns, Columns).CopyTo(destination);
+        switch (Type)
+        {
+            case WeightType.F16:
+                HalfConversion.ToSingle(Half.Slice(row * Columns, Columns), destination);
+                break;
+            case WeightType.Q8:
+                destination = destination[..Columns];
+                System.Numerics.Tensors.TensorPrimitives.ConvertChecked<sbyte, float>(Int8.Slice(row * Columns, Columns), destination);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(destination, Scales[row], destination);
+                break;
+            default:
+                Single.Slice(row * Columns, Columns).CopyTo(destination);
+                break;
+        }
     }
 
     /// <summary>Adds row <paramref name="row"/> to <paramref name="destination"/>.</summary>
@@ -29,26 +52,34 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         System.Numerics.Tensors.TensorPrimitives.Add(destination, scratch, destination);
     }
 
-    /// <summary>y[T, Rows] = x[T, Columns] W^T + bias, optionally followed by GELU.</summary>
+    /// <summary>y[T, Rows] = x[T, Columns] W^T + bias, optionally followed by GELU, with the kernels of this matrix's type.</summary>
     public void Linear(WorkerPool pool, ReadOnlySpan<float> x, int tokens, ReadOnlySpan<float> bias, Span<float> y,
         Activation activation = Activation.None)
     {
-        if (IsHalf)
-            Kernels.Linear.Forward(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
-        else
-            Kernels.Linear.Forward(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
+        switch (Type)
+        {
+            case WeightType.F16:
+                Kernels.Linear.Forward(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
+                break;
+            case WeightType.Q8:
+                Int8Linear.Forward(pool, x, tokens, Columns, Rows, new Int8Projection(Int8, Scales, bias, y), activation);
+                break;
+            default:
+                Kernels.Linear.Forward(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
+                break;
+        }
     }
 
     /// <summary>
-    /// Three projections of one input (q, k and v): x is packed once and the three run as one pool call
-    /// when the matrices share their shape and type; otherwise three single calls.
+    /// Three projections of one input (q, k and v): x is packed (or quantized) once and the three run as
+    /// one pool call when the matrices share their shape and type; otherwise three single calls.
     /// </summary>
     public static void Linear(WorkerPool pool, ReadOnlySpan<float> x, int tokens,
         WeightMatrix a, ReadOnlySpan<float> biasA, Span<float> yA,
         WeightMatrix b, ReadOnlySpan<float> biasB, Span<float> yB,
         WeightMatrix c, ReadOnlySpan<float> biasC, Span<float> yC)
     {
-        bool alike = a.IsHalf == b.IsHalf && a.IsHalf == c.IsHalf
+        bool alike = a.Type == b.Type && a.Type == c.Type
             && a.Rows == b.Rows && a.Rows == c.Rows && a.Columns == b.Columns && a.Columns == c.Columns;
         if (!alike)
         {
@@ -56,11 +87,15 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
             b.Linear(pool, x, tokens, biasB, yB);
             c.Linear(pool, x, tokens, biasC, yC);
         }
+        else if (a.Type == WeightType.Q8)
+            Int8Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Int8, a.Scales, biasA, yA), new(b.Int8, b.Scales, biasB, yB), new Int8Projection(c.Int8, c.Scales, biasC, yC));
         else if (a.IsHalf)
             Kernels.Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Half, biasA, yA), new(b.Half, biasB, yB), new Projection<Half>(c.Half, biasC, yC));
         else
             Kernels.Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Single, biasA, yA), new(b.Single, biasB, yB), new Projection<float>(c.Single, biasC, yC));
     }
+
+    private InvalidOperationException WrongType(WeightType expected) => new($"matrix is {Type}, not {expected}");
 }
 
 /// <summary>A 1-D F32 tensor (bias, layer-norm gain or shift) viewed in place in the mapping.</summary>
@@ -149,7 +184,24 @@ internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry)
     public WeightMatrix Matrix(TensorSpec spec, int block = -1)
     {
         var t = Require(spec, block, matrix: true);
-        return new WeightMatrix(file.Pointer(t), (int)t.Shape[0], (int)t.Shape[1], t.Type == GgufTensorType.F16);
+        int rows = (int)t.Shape[0], columns = (int)t.Shape[1];
+        if (t.Type != GgufTensorType.I8)
+            return new WeightMatrix(file.Pointer(t), rows, columns, t.Type == GgufTensorType.F16 ? WeightType.F16 : WeightType.F32);
+        if (columns > Int8Linear.MaxK)
+            throw new ModelFileException($"tensor '{t.Name}' has {columns} columns; int8 matrices may have at most {Int8Linear.MaxK}");
+        // The scales: an F32 tensor [rows], finite (checked here, a few hundred KB for a whole model, rather
+        // than showing up as NaN logits later).
+        string name = spec.ScaleNameOf(block);
+        if (!file.TryGetTensor(name, out var s))
+            throw new ModelFileException($"tensor '{name}' is missing (the scales of the I8 tensor '{t.Name}')");
+        if (s.Type != GgufTensorType.F32 || s.Shape.Length != 1 || s.Shape[0] != rows)
+            throw new ModelFileException($"tensor '{name}' is {s.Type} [{string.Join(", ", s.Shape)}], expected F32 [{rows}]");
+        var scales = new ReadOnlySpan<float>(file.Pointer(s), rows);
+        int bad = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(scales); // a NaN's index if there is one
+        if (!float.IsFinite(scales[bad]))
+            throw new ModelFileException($"tensor '{name}' has a non-finite scale at row {bad}");
+        _bound++;
+        return new WeightMatrix(file.Pointer(t), rows, columns, WeightType.Q8, (float*)file.Pointer(s));
     }
 
     /// <summary>The matrix, or null when the geometry has no such tensor.</summary>
@@ -167,6 +219,11 @@ internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry)
         if (_bound == file.Tensors.Count)
             return;
         var expected = new HashSet<string>(XlmTensors.In(geometry).Select(t => t.GgufName), StringComparer.Ordinal);
+        foreach (var t in XlmTensors.In(geometry))
+        {
+            if (file.TryGetTensor(t.GgufName, out var info) && info.Type == GgufTensorType.I8)
+                expected.Add(t.Spec.ScaleNameOf(t.Block));
+        }
         var extra = file.Tensors.First(t => !expected.Contains(t.Name));
         throw new ModelFileException($"tensor '{extra.Name}' is not a tensor of this model ({file.Tensors.Count} tensors, {expected.Count} expected for its geometry)");
     }

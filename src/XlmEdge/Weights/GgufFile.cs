@@ -118,8 +118,8 @@ internal sealed unsafe class GgufFile : IDisposable
                     throw Error($"tensor '{name}' has more elements than the file has bytes");
             }
             uint typeId = reader.U32($"type of tensor '{name}'");
-            if (typeId != (uint)GgufTensorType.F32 && typeId != (uint)GgufTensorType.F16)
-                throw Error($"tensor '{name}' has ggml type {typeId}; XlmEdge reads F32 (0) and F16 (1) only");
+            if (typeId is not ((uint)GgufTensorType.F32 or (uint)GgufTensorType.F16 or (uint)GgufTensorType.I8))
+                throw Error($"tensor '{name}' has ggml type {typeId}; XlmEdge reads F32 (0), F16 (1) and I8 (24) only");
             var type = (GgufTensorType)typeId;
             ulong offset = reader.U64($"offset of tensor '{name}'");
             rawOffsets.Add((name, shape, type, offset, elements * ElementSize(type)));
@@ -263,6 +263,7 @@ internal sealed unsafe class GgufFile : IDisposable
     {
         GgufTensorType.F32 => 4,
         GgufTensorType.F16 => 2,
+        GgufTensorType.I8 => 1,
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 

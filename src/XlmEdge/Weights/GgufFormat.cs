@@ -78,9 +78,14 @@ internal enum GgufValueType : uint
     String = 8, Array = 9, UInt64 = 10, Int64 = 11, Float64 = 12,
 }
 
-/// <summary>GGUF tensor types XlmEdge uses (ggml numbering: F32 = 0, F16 = 1).</summary>
+/// <summary>GGUF tensor types XlmEdge uses (ggml numbering: F32 = 0, F16 = 1, I8 = 24).</summary>
 internal enum GgufTensorType : uint
 {
     F32 = 0,
     F16 = 1,
+    /// <summary>
+    /// int8 (GGML_TYPE_I8): q8 files store the matrices the GEMM kernels stream as int8 rows, each with a
+    /// fp32 scale in a companion F32 tensor named <c>{name}_scale</c> (<see cref="Model.TensorSpec.ScaleNameOf"/>).
+    /// </summary>
+    I8 = 24,
 }

@@ -16,6 +16,7 @@ public class IndependentReaderTests
     [Theory]
     [InlineData("tiny-enfr", "f16")]
     [InlineData("other-geometry", "f32")]
+    [InlineData("tiny-enfr", "q8")]
     public void HuggingFaceGgufReadsWhatTheRuntimeReads(string fixture, string dtype)
     {
         using var tmp = new TempDir();
@@ -48,6 +49,7 @@ public class IndependentReaderTests
             Assert.Equal(t.Name, tensors[i].GetProperty("name").GetString());
             Assert.Equal(t.Shape.Reverse(), tensors[i].GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
             Assert.Equal((int)t.Type, tensors[i].GetProperty("dtype").GetInt32());
+            Assert.Equal(t.Type.ToString(), tensors[i].GetProperty("dtypeName").GetString()); // q8: ggml's "I8"
             Assert.Equal(t.DataOffset, dataStart + tensors[i].GetProperty("offset").GetInt64());
         }
     }

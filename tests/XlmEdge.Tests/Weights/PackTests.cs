@@ -126,7 +126,7 @@ public class PackTests
     [InlineData("pack")]
     [InlineData("pack dir")]
     [InlineData("pack dir -o")]
-    [InlineData("pack dir -o x.gguf --dtype q8")]
+    [InlineData("pack dir -o x.gguf --dtype q4")]
     [InlineData("pack dir -o x.gguf --frobnicate")]
     [InlineData("pack dir other -o x.gguf")]
     [InlineData("pack dir -o x.gguf -o y.gguf")]

@@ -7,7 +7,7 @@ using XlmEdge.WeightsTool.Gguf;
 namespace XlmEdge.WeightsTool.Commands;
 
 /// <summary>
-/// pack HF_DIR -o OUT.gguf [--dtype f16|f32]: reads config.json, tokenizer_config.json,
+/// pack HF_DIR -o OUT.gguf [--dtype f16|f32|q8]: reads config.json, tokenizer_config.json,
 /// vocab.json and merges.txt, refuses a model the runtime cannot run (the runtime's own
 /// validation, <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file
 /// against the schema (<see cref="XlmTensors"/>), and writes one GGUF file atomically (a
@@ -18,7 +18,8 @@ internal static class PackCommand
 {
     private const long ProgressThresholdBytes = 64L << 20;
 
-    public static int Run(string checkpointDirectory, string outputPath, bool fp16, TextWriter stdout, TextWriter stderr)
+    /// <summary>Packs the checkpoint; <paramref name="matrixType"/> is F16, F32, or I8 for q8 (projections int8 with per-row scales, lookup tables F16).</summary>
+    public static int Run(string checkpointDirectory, string outputPath, GgufTensorType matrixType, TextWriter stdout, TextWriter stderr)
     {
         if (!Directory.Exists(checkpointDirectory))
             throw new ModelFileException($"checkpoint folder '{checkpointDirectory}' not found");
@@ -40,10 +41,15 @@ internal static class PackCommand
         Note($"reading {Path.GetFileName(weightFile)} ({checkpoint.Format}, {checkpoint.Tensors.Count} entries)");
         var tensors = SelectTensors(config.Geometry, checkpoint, Note);
 
-        var matrixType = fp16 ? GgufTensorType.F16 : GgufTensorType.F32;
         var writer = new GgufWriter();
         AddMetadata(writer, metadata, GeneralName(checkpointDirectory));
-        var entries = tensors.Select(t => writer.AddTensor(t.Instance.GgufName, t.Instance.Shape, t.Instance.Spec.StoredType(matrixType))).ToList();
+        // An int8 matrix's scales follow it as their own F32 tensor.
+        var entries = new List<(GgufTensorEntry Data, GgufTensorEntry? Scales)>(tensors.Count);
+        foreach (var (instance, _) in tensors)
+        {
+            var data = writer.AddTensor(instance.GgufName, instance.Shape, instance.Spec.StoredType(matrixType));
+            entries.Add((data, data.Type == GgufTensorType.I8 ? writer.AddTensor(instance.Spec.ScaleNameOf(instance.Block), [instance.Shape[0]], GgufTensorType.F32) : null));
+        }
 
         var converter = new TensorConverter();
         string temporary = Path.Combine(Path.GetDirectoryName(fullOutput)!,
@@ -57,8 +63,16 @@ internal static class PackCommand
                 var progress = new Progress(writer.FileLength, stderr);
                 for (int i = 0; i < tensors.Count; i++)
                 {
-                    GgufWriter.WritePadding(stream, writer.DataStart + entries[i].Offset);
-                    converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance);
+                    var (data, scaleEntry) = entries[i];
+                    GgufWriter.WritePadding(stream, writer.DataStart + data.Offset);
+                    if (scaleEntry is null)
+                    {
+                        converter.Write(checkpoint.File, tensors[i].Source, data.Type, stream, progress.Advance);
+                        continue;
+                    }
+                    var scales = converter.WriteInt8(checkpoint.File, tensors[i].Source, stream, progress.Advance);
+                    GgufWriter.WritePadding(stream, writer.DataStart + scaleEntry.Offset);
+                    converter.WriteSingles(scales, stream, progress.Advance);
                 }
                 GgufWriter.WritePadding(stream, writer.FileLength);
                 stream.Flush();
@@ -78,12 +92,14 @@ internal static class PackCommand
             throw;
         }
 
-        if (fp16)
+        if (matrixType == GgufTensorType.I8)
+            Note($"q8: {entries.Count(e => e.Scales is not null)} matrices as int8 with a scale per row; position and language embeddings fp16");
+        if (matrixType != GgufTensorType.F32)
             Note(converter.MaxRoundingErrorTensor is null
                 ? "fp16: every matrix value is exactly representable (max rounding error 0)"
                 : string.Create(CultureInfo.InvariantCulture, $"fp16: max rounding error {converter.MaxRoundingError:G6} (in {converter.MaxRoundingErrorTensor})"));
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outputPath}: {entries.Count} tensors, {writer.FileLength} bytes, {GgufFormat.KeyContentHash} {hash}"));
+            $"wrote {outputPath}: {writer.Tensors.Count} tensors, {writer.FileLength} bytes, {GgufFormat.KeyContentHash} {hash}"));
         return 0;
     }
 

@@ -45,7 +45,7 @@ internal sealed class GgufWriter
         long elements = 1;
         foreach (long d in shape)
             elements = checked(elements * d);
-        long bytes = checked(elements * (type == GgufTensorType.F16 ? 2 : 4));
+        long bytes = checked(elements * GgufFile.ElementSize(type));
         var entry = new GgufTensorEntry(name, shape, type, _nextOffset, bytes);
         _tensors.Add(entry);
         _nextOffset = Align(checked(_nextOffset + bytes));

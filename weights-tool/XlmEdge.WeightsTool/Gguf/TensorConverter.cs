@@ -6,7 +6,7 @@ using XlmEdge.WeightsTool.Checkpoints;
 namespace XlmEdge.WeightsTool.Gguf;
 
 /// <summary>
-/// Converts one checkpoint tensor (F32, F16 or BF16) into GGUF F32 or F16 bytes, a chunk at a
+/// Converts one checkpoint tensor (F32, F16 or BF16) into GGUF F32, F16 or I8 bytes, a chunk at a
 /// time, straight into the output stream. Every value is checked: NaN or infinity in the source
 /// and a value that overflows fp16 are errors naming the tensor and the element; the largest
 /// fp16 rounding error is tracked for the report.
@@ -36,6 +36,61 @@ internal sealed class TensorConverter
                     throw new ModelFileException($"tensor '{tensor.Name}' has {(float.IsNaN(values[i]) ? "NaN" : "an infinity")} at index {Index(tensor.Shape, done + i)}");
             }
             int bytes = target == GgufTensorType.F16 ? EncodeHalf(tensor, values, done) : EncodeSingle(values);
+            output.Write(_buffer, 0, bytes);
+            done += n;
+            progress?.Invoke(bytes);
+        }
+    }
+
+    /// <summary>
+    /// Writes a matrix [rows, columns] as int8 with a symmetric scale per row (q8): scale = max |row| / 127,
+    /// q = round-to-even(value · 127 / max |row|), the quantization the runtime applies to activations.
+    /// Returns the scales, which the caller stores as the companion F32 tensor.
+    /// </summary>
+    public float[] WriteInt8(MappedFile source, CheckpointTensor tensor, Stream output, Action<long>? progress = null)
+    {
+        int size = SourceDTypes.Size(tensor.DType);
+        int columns = (int)tensor.Shape[^1];
+        long rows = tensor.ElementCount / columns;
+        var scales = new float[rows];
+        int rowsPerChunk = ChunkElements / columns; // at least 1: a row is at most 4 x 2^16 values (XlmGeometry)
+        for (long row = 0; row < rows;)
+        {
+            int n = (int)Math.Min(rowsPerChunk, rows - row);
+            var raw = source.Span(tensor.DataOffset + row * columns * size, (long)n * columns * size, $"data of tensor '{tensor.Name}'");
+            var chunk = _values.AsSpan(0, n * columns);
+            Decode(tensor.DType, raw, chunk);
+            var bytes = MemoryMarshal.Cast<byte, sbyte>(_buffer.AsSpan(0, n * columns));
+            for (int r = 0; r < n; r++)
+            {
+                var v = chunk.Slice(r * columns, columns);
+                float max = 0;
+                for (int i = 0; i < v.Length; i++)
+                {
+                    if (!float.IsFinite(v[i]))
+                        throw new ModelFileException($"tensor '{tensor.Name}' has {(float.IsNaN(v[i]) ? "NaN" : "an infinity")} at index {Index(tensor.Shape, (row + r) * columns + i)}");
+                    max = Math.Max(max, Math.Abs(v[i]));
+                }
+                scales[row + r] = max / 127f;
+                float inverse = max == 0 ? 0 : 127f / max;
+                var q = bytes.Slice(r * columns, columns);
+                for (int i = 0; i < v.Length; i++)
+                    q[i] = (sbyte)Math.Clamp(MathF.Round(v[i] * inverse), -127f, 127f);
+            }
+            output.Write(_buffer, 0, n * columns);
+            row += n;
+            progress?.Invoke(n * columns);
+        }
+        return scales;
+    }
+
+    /// <summary>Writes fp32 values (the scales of an int8 matrix).</summary>
+    public void WriteSingles(ReadOnlySpan<float> values, Stream output, Action<long>? progress = null)
+    {
+        for (int done = 0; done < values.Length;)
+        {
+            int n = Math.Min(ChunkElements, values.Length - done);
+            int bytes = EncodeSingle(values.Slice(done, n));
             output.Write(_buffer, 0, bytes);
             done += n;
             progress?.Invoke(bytes);

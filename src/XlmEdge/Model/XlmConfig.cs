@@ -31,12 +31,17 @@ public sealed class XlmConfig
     public bool UsesLanguageEmbeddings { get; }
     /// <summary>Id of the mask token (mask_index), &lt;special1&gt; for the enfr checkpoints.</summary>
     public int MaskId { get; }
+    /// <summary>
+    /// Whether attention is causal (causal): a language model (xlm-clm-*) whose position p sees
+    /// positions 0..p only; it generates and scores text and cannot fill masks.
+    /// </summary>
+    public bool IsCausal { get; }
 
     /// <summary>Width of one attention head.</summary>
     public int HeadDimension => EmbeddingDimension / Heads;
 
     private XlmConfig(int vocab, int d, int layers, int heads, int ffn, int context, float eps,
-        IReadOnlyList<string> languages, bool langEmb, int maskId)
+        IReadOnlyList<string> languages, bool langEmb, int maskId, bool causal)
     {
         VocabularySize = vocab;
         EmbeddingDimension = d;
@@ -48,6 +53,7 @@ public sealed class XlmConfig
         Languages = languages;
         UsesLanguageEmbeddings = langEmb;
         MaskId = maskId;
+        IsCausal = causal;
     }
 
     internal static XlmConfig FromGguf(GgufFile file)
@@ -55,8 +61,6 @@ public sealed class XlmConfig
         string arch = file.GetString(GgufFormat.KeyArchitecture);
         if (arch != GgufFormat.Architecture)
             throw new ModelFileException($"the file holds a '{arch}' model; XlmEdge runs '{GgufFormat.Architecture}' models only");
-        if (file.GetBool(GgufFormat.KeyCausal))
-            throw new ModelFileException("causal (CLM) XLM checkpoints are not supported; fill-mask needs an MLM checkpoint");
         if (!file.GetBool(GgufFormat.KeyGeluActivation))
             throw new ModelFileException("only GELU XLM checkpoints are supported (gelu_activation is false)");
 
@@ -79,7 +83,7 @@ public sealed class XlmConfig
         uint mask = file.GetUInt32(GgufFormat.KeyMaskTokenId);
         if (mask >= vocab)
             throw new ModelFileException($"mask token id {mask} is outside the vocabulary of {vocab}");
-        return new XlmConfig(vocab, d, layers, heads, ffn, context, eps, languages, langEmb, (int)mask);
+        return new XlmConfig(vocab, d, layers, heads, ffn, context, eps, languages, langEmb, (int)mask, file.GetBool(GgufFormat.KeyCausal));
     }
 
     private static int Dimension(GgufFile file, string key, int max)

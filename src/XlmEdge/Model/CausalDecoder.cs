@@ -15,7 +15,7 @@ namespace XlmEdge.Model;
 /// of every layer in fp32, 2·layers·context·d floats (25 MB at clm-enfr-1024), allocated on the
 /// first call. Not thread-safe: the owning <see cref="XlmModel"/> serialises calls.
 /// </remarks>
-internal sealed class CausalDecoder(XlmConfig config, XlmWeights weights, WorkerPool pool, EncoderActivations activations)
+internal sealed class CausalDecoder(XlmGeometry geometry, XlmWeights weights, WorkerPool pool, EncoderActivations activations)
 {
     private float[][] _keys = [], _values = [];
 
@@ -34,20 +34,20 @@ internal sealed class CausalDecoder(XlmConfig config, XlmWeights weights, Worker
     public ReadOnlySpan<float> Append(scoped ReadOnlySpan<int> ids, int languageId)
     {
         int n = ids.Length, start = Length;
-        if (start + n > config.ContextLength)
+        if (start + n > geometry.ContextLength)
             throw new InvalidInputException(
-                $"the sequence would be {start + n} tokens long; the model takes at most {config.ContextLength} tokens, <s> included");
-        int d = config.EmbeddingDimension;
+                $"the sequence would be {start + n} tokens long; the model takes at most {geometry.ContextLength} tokens, <s> included");
+        int d = geometry.EmbeddingDimension;
         EnsureCache();
         var a = activations;
-        a.EnsureCapacity(config, n);
+        a.EnsureCapacity(geometry, n);
         var x = a.X.AsSpan(0, n * d);
         var q = a.Q.AsSpan(0, n * d);
         var attention = a.Attention.AsSpan(0, n * d);
 
         // x = LN_emb(E_word[ids] + E_pos[start..] + E_lang)
         XlmEncoder.EmbedSentence(weights, ids, start, languageId, x, a.Row.AsSpan(0, d));
-        LayerNorm.AddNormalize(x, default, n, d, weights.EmbeddingNormWeight.Span, weights.EmbeddingNormBias.Span, config.LayerNormEpsilon);
+        LayerNorm.AddNormalize(x, default, n, d, weights.EmbeddingNormWeight.Span, weights.EmbeddingNormBias.Span, geometry.LayerNormEpsilon);
 
         for (int layer = 0; layer < weights.Blocks.Length; layer++)
         {
@@ -60,9 +60,9 @@ internal sealed class CausalDecoder(XlmConfig config, XlmWeights weights, Worker
                 b.Key, b.KeyBias.Span, keys[(start * d)..], b.Value, b.ValueBias.Span, values[(start * d)..]);
 
             // position start+i attends positions 0..start+i
-            CausalAttention.Forward(pool, q, keys, values, start, n, config.Heads, config.HeadDimension, attention);
+            CausalAttention.Forward(pool, q, keys, values, start, n, geometry.Heads, geometry.HeadDimension, attention);
 
-            XlmEncoder.FinishBlock(a, pool, b, n, d, config.FeedForwardDimension, config.LayerNormEpsilon);
+            XlmEncoder.FinishBlock(a, pool, b, n, d, geometry.FeedForwardDimension, geometry.LayerNormEpsilon);
         }
         Length = start + n;
         return a.X.AsSpan(0, n * d);
@@ -72,7 +72,7 @@ internal sealed class CausalDecoder(XlmConfig config, XlmWeights weights, Worker
     {
         if (_keys.Length != 0)
             return;
-        int layers = weights.Blocks.Length, size = config.ContextLength * config.EmbeddingDimension;
+        int layers = weights.Blocks.Length, size = geometry.ContextLength * geometry.EmbeddingDimension;
         _keys = new float[layers][];
         _values = new float[layers][];
         for (int i = 0; i < layers; i++)

@@ -18,19 +18,19 @@ namespace XlmEdge.Model;
 /// </remarks>
 internal sealed class XlmEncoder
 {
-    private readonly XlmConfig _config;
+    private readonly XlmGeometry _geometry;
     private readonly XlmWeights _weights;
     private readonly IEncoderBlocks _blocks;
     private readonly EncoderActivations _a = new();
 
     public XlmEncoder(XlmConfig config, XlmWeights weights, WorkerPool pool, bool useGenerated = true)
     {
-        _config = config;
+        _geometry = config.Geometry;
         _weights = weights;
         _blocks = useGenerated && GeneratedForwards.TryCreate(config, weights, pool, out var generated)
             ? generated
             : new GenericEncoderBlocks(config, weights, pool);
-        _a.EnsureCapacity(config, config.ContextLength);
+        _a.EnsureCapacity(_geometry, _geometry.ContextLength);
     }
 
     /// <summary>The preset whose generated forward runs the blocks, or null on the generic path.</summary>
@@ -47,14 +47,14 @@ internal sealed class XlmEncoder
     /// </summary>
     public ReadOnlySpan<float> Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds)
     {
-        int d = _config.EmbeddingDimension;
+        int d = _geometry.EmbeddingDimension;
         int tokens = ids.Length;
-        _a.EnsureCapacity(_config, tokens);
+        _a.EnsureCapacity(_geometry, tokens);
 
         var x = _a.X.AsSpan(0, tokens * d);
         Embed(ids, lengths, languageIds, x);
         // x = LN_emb(E_word[ids] + E_pos + E_lang)
-        LayerNorm.AddNormalize(x, default, tokens, d, _weights.EmbeddingNormWeight.Span, _weights.EmbeddingNormBias.Span, _config.LayerNormEpsilon);
+        LayerNorm.AddNormalize(x, default, tokens, d, _weights.EmbeddingNormWeight.Span, _weights.EmbeddingNormBias.Span, _geometry.LayerNormEpsilon);
 
         _blocks.Run(_a, tokens, lengths);
         return _a.X.AsSpan(0, tokens * d);
@@ -62,7 +62,7 @@ internal sealed class XlmEncoder
 
     private void Embed(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, Span<float> x)
     {
-        int d = _config.EmbeddingDimension;
+        int d = _geometry.EmbeddingDimension;
         int t = 0;
         for (int s = 0; s < lengths.Length; s++)
         {
@@ -153,9 +153,9 @@ internal sealed class EncoderActivations
     public float[] FeedForward { get; private set; } = []; // [T, ffn]
     public float[] Row { get; private set; } = [];        // [d] one embedding row in fp32
 
-    public void EnsureCapacity(XlmConfig config, int tokens)
+    public void EnsureCapacity(XlmGeometry geometry, int tokens)
     {
-        int d = config.EmbeddingDimension;
+        int d = geometry.EmbeddingDimension;
         if (tokens > _tokenCapacity)
         {
             _tokenCapacity = tokens;
@@ -165,7 +165,7 @@ internal sealed class EncoderActivations
             K = Allocate(tokens * d);
             V = Allocate(tokens * d);
             Attention = Allocate(tokens * d);
-            FeedForward = Allocate(tokens * config.FeedForwardDimension);
+            FeedForward = Allocate(tokens * geometry.FeedForwardDimension);
             Row = Allocate(d);
         }
     }
@@ -190,10 +190,11 @@ internal sealed class GenericEncoderBlocks(XlmConfig config, XlmWeights weights,
 
     public void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths)
     {
+        var g = config.Geometry;
         foreach (var block in weights.Blocks)
         {
-            XlmEncoder.RunBlock(a, pool, block, tokens, lengths, config.EmbeddingDimension, config.Heads,
-                config.HeadDimension, config.FeedForwardDimension, config.LayerNormEpsilon);
+            XlmEncoder.RunBlock(a, pool, block, tokens, lengths, g.EmbeddingDimension, g.Heads,
+                g.HeadDimension, g.FeedForwardDimension, g.LayerNormEpsilon);
         }
     }
 }

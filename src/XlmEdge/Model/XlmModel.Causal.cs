@@ -17,7 +17,7 @@ public sealed partial class XlmModel
     /// token from the ones before it, so it generates and scores text and cannot fill masks.
     /// Masked language models (xlm-mlm-*) fill masks and cannot generate.
     /// </summary>
-    public bool IsCausal => Config.IsCausal;
+    public bool IsCausal => Config.Geometry.IsCausal;
 
     /// <summary>
     /// The logits [vocabulary size] of the token that would follow <paramref name="text"/>: the model
@@ -27,7 +27,7 @@ public sealed partial class XlmModel
     public float[] NextTokenLogits(string text, string language)
     {
         var prompt = PromptOf(text, language);
-        var logits = new float[Config.VocabularySize];
+        var logits = new float[Config.Geometry.VocabularySize];
         NextTokenLogits(prompt.Ids, prompt.LanguageId, logits);
         return logits;
     }
@@ -42,8 +42,8 @@ public sealed partial class XlmModel
         RequireCausal("compute next-token logits");
         CheckIds(inputIds, 0);
         CheckLanguage(languageId);
-        if (logits.Length < Config.VocabularySize)
-            throw new ArgumentException($"logits needs {Config.VocabularySize} floats", nameof(logits));
+        if (logits.Length < Config.Geometry.VocabularySize)
+            throw new ArgumentException($"logits needs {Config.Geometry.VocabularySize} floats", nameof(logits));
         lock (_gate)
         {
             var decoder = Decoder();
@@ -100,7 +100,7 @@ public sealed partial class XlmModel
                 }
                 if (generated.Count == maxTokens)
                     break;
-                if (decoder.Length == Config.ContextLength)
+                if (decoder.Length == Config.Geometry.ContextLength)
                 {
                     stop = GenerationStopReason.ContextFull;
                     break;
@@ -191,7 +191,7 @@ public sealed partial class XlmModel
         var decoder = Decoder();
         decoder.Reset();
         var hidden = decoder.Append(ids, languageId);
-        int d = Config.EmbeddingDimension, v = Config.VocabularySize;
+        int d = Config.Geometry.EmbeddingDimension, v = Config.Geometry.VocabularySize;
         Grow(ref _logits, LogitRowsPerPass * v);
         for (int first = 0; first < count; first += LogitRowsPerPass)
         {
@@ -206,9 +206,9 @@ public sealed partial class XlmModel
     /// <summary>logits[V] = hidden[rows - 1] E^T + b: the next-token row of the last position. Caller holds the lock.</summary>
     private ReadOnlySpan<float> ProjectLast(scoped ReadOnlySpan<float> hidden, int rows)
     {
-        int d = Config.EmbeddingDimension;
-        Grow(ref _stepLogits, Config.VocabularySize);
-        var logits = _stepLogits.AsSpan(0, Config.VocabularySize);
+        int d = Config.Geometry.EmbeddingDimension;
+        Grow(ref _stepLogits, Config.Geometry.VocabularySize);
+        var logits = _stepLogits.AsSpan(0, Config.Geometry.VocabularySize);
         _weights.WordEmbeddings.Linear(_pool, hidden.Slice((rows - 1) * d, d), 1, _weights.OutputBias.Span, logits);
         return logits;
     }
@@ -216,7 +216,7 @@ public sealed partial class XlmModel
     private CausalDecoder Decoder()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _decoder ??= new CausalDecoder(Config, _weights, _pool, _encoder.Activations);
+        return _decoder ??= new CausalDecoder(Config.Geometry, _weights, _pool, _encoder.Activations);
     }
 
     /// <summary>&lt;s&gt; and the text's ids, without the closing &lt;/s&gt;: a prefix to continue.</summary>
@@ -228,14 +228,14 @@ public sealed partial class XlmModel
 
     private void RequireCausal(string what)
     {
-        if (!Config.IsCausal)
+        if (!Config.Geometry.IsCausal)
             throw new InvalidInputException(
                 $"this is a masked language model (xlm-mlm-*): it fills masks and cannot {what}; that needs a causal model (xlm-clm-*)");
     }
 
     private void RequireMasked()
     {
-        if (Config.IsCausal)
+        if (Config.Geometry.IsCausal)
             throw new InvalidInputException(
                 "this is a causal language model (xlm-clm-*): it predicts the next token and cannot fill masks; use generate or score");
     }

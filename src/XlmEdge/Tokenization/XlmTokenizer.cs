@@ -155,6 +155,9 @@ public sealed class XlmTokenizer
         return _tokens[id];
     }
 
+    /// <summary>Whether <paramref name="token"/> is one of the special token strings (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
+    internal static bool IsSpecialToken(string token) => Array.IndexOf(s_specialTokens, token) >= 0;
+
     /// <summary>Whether <paramref name="id"/> is one of the special tokens (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
     public bool IsSpecial(int id) => Array.IndexOf(_specialIds, id) >= 0;
 

@@ -31,7 +31,7 @@ public sealed class CausalLanguageModelTests(ITestOutputHelper output)
     public void TheFixtureIsACausalModel()
     {
         Assert.True(Clm.Value.IsCausal);
-        Assert.True(Clm.Value.Config.IsCausal);
+        Assert.True(Clm.Value.Config.Geometry.IsCausal);
         Assert.False(Mlm.Value.IsCausal);
         var goldens = CausalGoldens.Load(Fixture);
         Assert.Equal(69, goldens.Cases.Concat(goldens.BatchItems).Sum(c => c.InputIds.Length));
@@ -59,7 +59,7 @@ public sealed class CausalLanguageModelTests(ITestOutputHelper output)
         }
         Assert.True(logitDiff <= LogitTolerance, $"{id}: logits differ by {logitDiff}");
 
-        var hidden = new float[golden.InputIds.Length * model.Config.EmbeddingDimension];
+        var hidden = new float[golden.InputIds.Length * model.Config.Geometry.EmbeddingDimension];
         model.EncodeIds(golden.InputIds, golden.LangId, hidden);
         float hiddenDiff = Goldens.MaxDiff(hidden, golden.HiddenStates.SelectMany(r => r).ToArray());
         Assert.True(hiddenDiff <= HiddenTolerance, $"{id}: hidden states differ by {hiddenDiff}");
@@ -160,12 +160,12 @@ public sealed class CausalLanguageModelTests(ITestOutputHelper output)
     public void GenerationStopsWhenTheContextIsFull()
     {
         var model = Clm.Value;
-        int[] prompt = [model.Tokenizer.BosId, .. Enumerable.Repeat(15, model.Config.ContextLength - 3)];
+        int[] prompt = [model.Tokenizer.BosId, .. Enumerable.Repeat(15, model.Config.Geometry.ContextLength - 3)];
         var result = model.GenerateIds(prompt, 0, maxTokens: 10);
         Assert.InRange(result.GeneratedIds.Count, 1, 3);
         Assert.True(result.StopReason is GenerationStopReason.ContextFull or GenerationStopReason.EndOfSentence);
         // Two new tokens fill the context; the third is the prediction after its last position.
-        Assert.True(result.StopReason != GenerationStopReason.ContextFull || prompt.Length + result.GeneratedIds.Count == model.Config.ContextLength + 1);
+        Assert.True(result.StopReason != GenerationStopReason.ContextFull || prompt.Length + result.GeneratedIds.Count == model.Config.Geometry.ContextLength + 1);
     }
 
     [Fact]
@@ -199,8 +199,8 @@ public sealed class CausalLanguageModelTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate("the cat", "en", 5, new SamplingOptions { Temperature = 1, TopP = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Generate("the cat", "en", 5, new SamplingOptions { Temperature = 1, TopK = -1 }));
         Assert.Throws<InvalidInputException>(() => model.Generate("the cat", "de", 5));
-        Assert.Throws<InvalidInputException>(() => model.GenerateIds(new int[model.Config.ContextLength + 1], 0, 5));
-        Assert.Throws<InvalidInputException>(() => model.GenerateIds([0, model.Config.VocabularySize], 0, 5));
+        Assert.Throws<InvalidInputException>(() => model.GenerateIds(new int[model.Config.Geometry.ContextLength + 1], 0, 5));
+        Assert.Throws<InvalidInputException>(() => model.GenerateIds([0, model.Config.Geometry.VocabularySize], 0, 5));
         Assert.Throws<InvalidInputException>(() => model.ScoreIds([0], 0));
         Assert.Throws<ArgumentException>(() => model.NextTokenLogits([0, 15], 0, new float[10]));
     }

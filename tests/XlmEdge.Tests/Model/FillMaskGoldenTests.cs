@@ -55,7 +55,7 @@ public sealed class FillMaskGoldenTests(ITestOutputHelper output)
         var golden = Goldens.Load(fixture).Cases.Single(c => c.Id == id);
         var model = ModelFor(fixture);
 
-        var hidden = new float[golden.InputIds.Length * model.Config.EmbeddingDimension];
+        var hidden = new float[golden.InputIds.Length * model.Config.Geometry.EmbeddingDimension];
         model.EncodeIds(golden.InputIds, golden.LangId, hidden);
         float hiddenDiff = Goldens.MaxDiff(hidden, golden.HiddenStates.SelectMany(r => r).ToArray());
         Assert.True(hiddenDiff <= HiddenTolerance, $"{id}: hidden states differ by {hiddenDiff}");

@@ -57,14 +57,14 @@ public sealed class FillMaskGoldenTests(ITestOutputHelper output)
 
         var hidden = new float[golden.InputIds.Length * model.Config.Geometry.EmbeddingDimension];
         model.EncodeIds(golden.InputIds, golden.LangId, hidden);
-        float hiddenDiff = MaxDiff(hidden, golden.HiddenStates.SelectMany(r => r).ToArray());
+        float hiddenDiff = Goldens.MaxDiff(hidden, golden.HiddenStates.SelectMany(r => r).ToArray());
         Assert.True(hiddenDiff <= HiddenTolerance, $"{id}: hidden states differ by {hiddenDiff}");
 
         var logits = model.MaskLogits([golden.InputIds], [golden.LangId]);
         Assert.Equal(golden.Masks.Length, logits.Length);
         float logitDiff = 0;
         for (int m = 0; m < logits.Length; m++)
-            logitDiff = Math.Max(logitDiff, MaxDiff(logits[m], golden.Masks[m].Logits));
+            logitDiff = Math.Max(logitDiff, Goldens.MaxDiff(logits[m], golden.Masks[m].Logits));
         Assert.True(logitDiff <= LogitTolerance, $"{id}: logits differ by {logitDiff}");
 
         CheckCandidates(golden, model.FillMaskIds(golden.InputIds, golden.LangId), exactOrder: ByOriginalCode(fixture));
@@ -85,7 +85,7 @@ public sealed class FillMaskGoldenTests(ITestOutputHelper output)
         Assert.Equal(expected.Length, logits.Length);
         for (int m = 0; m < logits.Length; m++)
         {
-            float diff = MaxDiff(logits[m], expected[m].Logits);
+            float diff = Goldens.MaxDiff(logits[m], expected[m].Logits);
             Assert.True(diff <= LogitTolerance, $"{id} mask {m}: logits differ by {diff}");
         }
 
@@ -135,14 +135,5 @@ public sealed class FillMaskGoldenTests(ITestOutputHelper output)
                 }
             }
         }
-    }
-
-    private static float MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        Assert.Equal(b.Length, a.Length);
-        float max = 0;
-        for (int i = 0; i < a.Length; i++)
-            max = Math.Max(max, Math.Abs(a[i] - b[i]));
-        return max;
     }
 }

@@ -10,7 +10,7 @@ internal static class Program
 {
     internal const string Usage = """
         usage:
-          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32] [--name NAME] [--license ID]
+          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32] [--causal] [--name NAME] [--license ID]
           xlmedge-weights inspect FILE.gguf [--json]
           xlmedge-weights verify FILE.gguf
 
@@ -23,9 +23,12 @@ internal static class Program
                  collections.OrderedDict; anything else is refused. A checkpoint the runtime
                  cannot run is refused with the reason. The output is written to a temporary
                  file in the same folder and renamed when complete; it may not be a device or
-                 one of the checkpoint's files. --name sets general.name (a Hugging Face id
-                 owner/name or a URL also sets the source; default: config.json's
-                 _name_or_path), --license general.license (default: README.md's license:).
+                 one of the checkpoint's files. --causal packs a causal language model
+                 (xlm-clm-*) whatever config.json says: the original XLM checkpoints chose the
+                 attention mask per call, so their config may not say it. --name sets
+                 general.name (a Hugging Face id owner/name or a URL also sets the source;
+                 default: config.json's _name_or_path), --license general.license (default:
+                 README.md's license:).
         inspect  prints the metadata and the tensor table (--json: machine-readable).
         verify   checks the structure, the content hash and that every tensor of the model's
                  geometry is present with its shape; prints "ok: ..." or fails.
@@ -75,6 +78,7 @@ internal static class Program
             case "pack":
                 {
                     string? output = null, dtype = null, name = null, license = null;
+                    bool causal = false;
                     var positional = new List<string>();
                     for (int i = 0; i < rest.Length; i++)
                     {
@@ -85,6 +89,9 @@ internal static class Program
                                 break;
                             case "--dtype":
                                 dtype = Value(rest, ref i, dtype);
+                                break;
+                            case "--causal":
+                                causal = true;
                                 break;
                             case "--name":
                                 name = Value(rest, ref i, name);
@@ -108,7 +115,7 @@ internal static class Program
                         _ => throw new UsageException($"--dtype must be f16 or f32, not '{dtype}'"),
                     };
                     bool terminal = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-                    return PackCommand.Run(new PackOptions(positional[0], output, matrixType, name, license, terminal), stdout, stderr);
+                    return PackCommand.Run(new PackOptions(positional[0], output, matrixType, name, license, terminal, causal), stdout, stderr);
                 }
             case "inspect":
                 {

@@ -34,9 +34,7 @@ internal sealed record ModelMetadata(
     public (XlmConfig Config, XlmTokenizer Tokenizer) Validate()
     {
         var g = Geometry;
-        // What the runtime computes: bidirectional attention, exact GELU.
-        if (g.IsCausal)
-            throw new ModelFileException("causal (CLM) XLM checkpoints are not supported; fill-mask needs an MLM checkpoint");
+        // What the runtime computes: exact GELU (attention is bidirectional, or causal for CLM models).
         if (!GeluActivation)
             throw new ModelFileException("only GELU XLM checkpoints are supported (gelu_activation is false)");
 

@@ -36,6 +36,9 @@ internal sealed class XlmEncoder
     /// <summary>The preset whose generated forward runs the blocks, or null on the generic path.</summary>
     public XlmPreset? GeneratedPreset => _blocks.Preset;
 
+    /// <summary>The activation buffers, which <see cref="CausalDecoder"/> uses too (a model runs one or the other).</summary>
+    internal EncoderActivations Activations => _a;
+
     /// <summary>
     /// Runs the encoder over sentences packed back to back: <paramref name="ids"/> holds every
     /// sentence's ids (with &lt;s&gt;/&lt;/s&gt;), <paramref name="lengths"/> their lengths and
@@ -60,17 +63,27 @@ internal sealed class XlmEncoder
     private void Embed(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, Span<float> x)
     {
         int d = _geometry.EmbeddingDimension;
-        var row = _a.Row.AsSpan(0, d);
         int t = 0;
         for (int s = 0; s < lengths.Length; s++)
         {
-            for (int p = 0; p < lengths[s]; p++, t++)
-            {
-                var xt = x.Slice(t * d, d);
-                _weights.WordEmbeddings.CopyRow(ids[t], xt);
-                _weights.PositionEmbeddings.AddRow(p, xt, row);
-                _weights.LanguageEmbeddings?.AddRow(languageIds[s], xt, row);
-            }
+            EmbedSentence(_weights, ids.Slice(t, lengths[s]), 0, languageIds[s], x.Slice(t * d, lengths[s] * d), _a.Row.AsSpan(0, d));
+            t += lengths[s];
+        }
+    }
+
+    /// <summary>
+    /// x[t] = E_word[ids[t]] + E_pos[firstPosition + t] + E_lang[languageId] (the language term only when
+    /// the model has one) for the rows of one sentence; row is a d-float scratch.
+    /// </summary>
+    internal static void EmbedSentence(XlmWeights weights, ReadOnlySpan<int> ids, int firstPosition, int languageId, Span<float> x, Span<float> row)
+    {
+        int d = row.Length;
+        for (int t = 0; t < ids.Length; t++)
+        {
+            var xt = x.Slice(t * d, d);
+            weights.WordEmbeddings.CopyRow(ids[t], xt);
+            weights.PositionEmbeddings.AddRow(firstPosition + t, xt, row);
+            weights.LanguageEmbeddings?.AddRow(languageId, xt, row);
         }
     }
 
@@ -83,7 +96,6 @@ internal sealed class XlmEncoder
         int d, int heads, int headDim, int ffnDim, float eps)
     {
         var x = a.X.AsSpan(0, tokens * d);
-        var y = a.Y.AsSpan(0, tokens * d);
         var q = a.Q.AsSpan(0, tokens * d);
         var k = a.K.AsSpan(0, tokens * d);
         var v = a.V.AsSpan(0, tokens * d);
@@ -100,6 +112,20 @@ internal sealed class XlmEncoder
             Attention.SelfAttention(pool, q[rows], k[rows], v[rows], n, heads, headDim, attention[rows]);
             start += n;
         }
+
+        FinishBlock(a, pool, b, tokens, d, ffnDim, eps);
+    }
+
+    /// <summary>
+    /// The block after attention, from <see cref="EncoderActivations.Attention"/> to the new residual
+    /// stream in <see cref="EncoderActivations.X"/>; shared with <see cref="CausalDecoder"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void FinishBlock(EncoderActivations a, WorkerPool pool, XlmBlock b, int tokens, int d, int ffnDim, float eps)
+    {
+        var x = a.X.AsSpan(0, tokens * d);
+        var y = a.Y.AsSpan(0, tokens * d);
+        var attention = a.Attention.AsSpan(0, tokens * d);
 
         // x = LN1(x + attention Wo^T + bo)
         b.Output.Linear(pool, attention, tokens, b.OutputBias.Span, y);

@@ -14,7 +14,8 @@ public sealed class XlmModelOptions
 }
 
 /// <summary>
-/// An XLM masked-language model mapped from a GGUF file made by <c>xlmedge-weights pack</c>.
+/// An XLM model mapped from a GGUF file made by <c>xlmedge-weights pack</c>: a masked language
+/// model (fill-mask) or a causal one (<see cref="IsCausal"/>: generation and scoring).
 /// </summary>
 /// <remarks>
 /// Loading maps the file read-only and checks every tensor's name and shape; the weights are used
@@ -22,7 +23,7 @@ public sealed class XlmModelOptions
 /// concurrent calls are serialised, because each call already uses all <see cref="XlmModelOptions.Threads"/>.
 /// After the first call of a given size, a call allocates only the results it returns.
 /// </remarks>
-public sealed class XlmModel : IDisposable
+public sealed partial class XlmModel : IDisposable
 {
     /// <summary>Most masks one call may fill (over all inputs of a batch).</summary>
     public const int MaxMasksPerCall = 64;
@@ -153,6 +154,14 @@ public sealed class XlmModel : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Config.Geometry.IsCausal)
+            {
+                // each position sees itself and the positions before it (see XlmModel.Causal.cs)
+                var decoder = Decoder();
+                decoder.Reset();
+                decoder.Append(inputIds, languageId).CopyTo(hidden);
+                return;
+            }
             Span<int> lengths = [inputIds.Length];
             Span<int> languages = [languageId];
             _encoder.Encode(inputIds, lengths, languages).CopyTo(hidden);
@@ -175,6 +184,7 @@ public sealed class XlmModel : IDisposable
     private IReadOnlyList<FillMaskResult> Run(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int topK,
         Func<int, IReadOnlyList<string>>? tokens)
     {
+        RequireMasked();
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.Geometry.VocabularySize);
         if (inputs.Count == 0)
@@ -220,6 +230,7 @@ public sealed class XlmModel : IDisposable
     /// <summary>The full logit rows [masks][V] of every mask, in input order (for tests and diagnostics).</summary>
     internal float[][] MaskLogits(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages)
     {
+        RequireMasked();
         int total = 0;
         for (int i = 0; i < inputs.Count; i++)
         {
@@ -314,7 +325,7 @@ public sealed class XlmModel : IDisposable
                 AppendSpace(text);
                 text.Append(s).Append(' ');
             }
-            else if (s.EndsWith("</w>"))
+            else if (s.EndsWith("</w>", StringComparison.Ordinal))
             {
                 text.Append(s[..^4]);
                 AppendSpace(text);

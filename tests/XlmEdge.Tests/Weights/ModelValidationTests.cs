@@ -34,6 +34,7 @@ public class ModelValidationTests
         ["epsilon 0"] = (m, _) => m.Set(GgufFormat.KeyLayerNormEpsilon, GgufValueType.Float32, 0f),
         ["epsilon negative"] = (m, _) => m.Set(GgufFormat.KeyLayerNormEpsilon, GgufValueType.Float32, -1e-12f),
         ["epsilon 1"] = (m, _) => m.Set(GgufFormat.KeyLayerNormEpsilon, GgufValueType.Float32, 1f),
+        // Causal is a valid model kind since the xlm-clm support (issue #16): the flag alone makes an MLM file a CLM one.
         ["causal"] = (m, _) => m.Set(GgufFormat.KeyCausal, GgufValueType.Bool, true),
         ["no GELU"] = (m, _) => m.Set(GgufFormat.KeyGeluActivation, GgufValueType.Bool, false),
         ["a language twice"] = (m, _) => m.Set(GgufFormat.KeyLanguages, GgufValueType.Array, new[] { "en", "en" }, GgufValueType.String),
@@ -106,7 +107,7 @@ public class ModelValidationTests
             if (Record.Exception(() => XlmModel.Load(path, new XlmModelOptions { Threads = 1 }).Dispose()) is null)
                 loads.Add(name);
         }
-        Assert.Equal(["as packed", "another name and an unknown key", "packed before the conventional keys"], loads);
+        Assert.Equal(["as packed", "another name and an unknown key", "packed before the conventional keys", "causal"], loads);
     }
 
     [Theory]
@@ -145,7 +146,6 @@ public class ModelValidationTests
     [Theory]
     [InlineData("\"mask_index\": 5", "\"mask_index\": 0", "mask_index 0 is '<s>'; the vocabulary's <special1> is id 5")]
     [InlineData("\"bos_index\": 0", "\"bos_index\": 4", "bos_index 4 is '<special0>'; the vocabulary's <s> is id 0")]
-    [InlineData("\"causal\": false", "\"causal\": true", "causal (CLM) XLM checkpoints are not supported")]
     [InlineData("\"gelu_activation\": true", "\"gelu_activation\": false", "only GELU XLM checkpoints are supported")]
     [InlineData("\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": 1e-50", "layer_norm_eps 1E-50 is not in (0, 1) as an fp32 value")]
     [InlineData("\"n_layers\": 2", "\"n_layers\": 1048576", "n_layers 1048576 is outside 1 to 1024")]

@@ -13,11 +13,12 @@ namespace XlmEdge.WeightsTool.Commands;
 /// <param name="Name">general.name: a name, a Hugging Face id (owner/name) or a URL; null: from config.json.</param>
 /// <param name="License">general.license; null: from the model card (README.md).</param>
 /// <param name="ShowProgress">Show a progress line (a terminal): it is rewritten in place and erased at the end.</param>
+/// <param name="Causal">Pack a causal (xlm-clm-*) model even when config.json does not say so (see <see cref="HfConfig.Load"/>).</param>
 internal sealed record PackOptions(string Checkpoint, string Output, GgufTensorType MatrixType = GgufTensorType.F16,
-    string? Name = null, string? License = null, bool ShowProgress = false);
+    string? Name = null, string? License = null, bool ShowProgress = false, bool Causal = false);
 
 /// <summary>
-/// pack HF_DIR -o OUT.gguf: reads config.json, tokenizer_config.json, vocab.json, merges.txt and
+/// pack HF_DIR -o OUT.gguf [--causal]: reads config.json, tokenizer_config.json, vocab.json, merges.txt and
 /// the model card, refuses a model the runtime cannot run (the runtime's own validation,
 /// <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file against the schema
 /// (<see cref="XlmTensors"/>), and writes one GGUF file atomically (<see cref="AtomicOutput"/>:
@@ -42,7 +43,7 @@ internal static class PackCommand
         var notes = new List<string>();
         void Note(string line) => notes.Add(line);
 
-        var config = HfConfig.Load(directory, Note);
+        var config = HfConfig.Load(directory, Note, options.Causal);
         var vocabulary = HfVocabulary.Load(directory, config.Geometry.VocabularySize, Note);
         var metadata = new ModelMetadata(config.Geometry, config.Languages, vocabulary.Tokens, vocabulary.Merges,
             config.DoLowercaseAndRemoveAccent, config.Specials, config.GeluActivation, config.SinusoidalEmbeddings,

@@ -10,7 +10,7 @@ internal static class Program
 {
     internal const string Usage = """
         usage:
-          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32]
+          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32] [--causal]
           xlmedge-weights inspect FILE.gguf [--json]
           xlmedge-weights verify FILE.gguf
 
@@ -21,7 +21,9 @@ internal static class Program
                  infinity in the weights, or a value too large for fp16, is an error naming the
                  tensor and element. Pickles may only name torch tensor/storage globals and
                  collections.OrderedDict; anything else is refused. The output is written to a
-                 temporary file in the same folder and renamed when complete.
+                 temporary file in the same folder and renamed when complete. --causal packs
+                 a causal language model (xlm-clm-*) whatever config.json says: the original XLM
+                 checkpoints chose the attention mask per call, so their config may not say it.
         inspect  prints the metadata and the tensor table (--json: machine-readable).
         verify   checks the structure, the content hash and that every tensor of the model's
                  geometry is present with its shape; prints "ok: ..." or fails.
@@ -71,6 +73,7 @@ internal static class Program
             case "pack":
                 {
                     string? output = null, dtype = null;
+                    bool causal = false;
                     var positional = new List<string>();
                     for (int i = 0; i < rest.Length; i++)
                     {
@@ -81,6 +84,9 @@ internal static class Program
                                 break;
                             case "--dtype":
                                 dtype = Value(rest, ref i, dtype);
+                                break;
+                            case "--causal":
+                                causal = true;
                                 break;
                             default:
                                 positional.Add(Positional(rest[i]));
@@ -97,7 +103,7 @@ internal static class Program
                         "f32" => false,
                         _ => throw new UsageException($"--dtype must be f16 or f32, not '{dtype}'"),
                     };
-                    return PackCommand.Run(positional[0], output, fp16, stdout, stderr);
+                    return PackCommand.Run(positional[0], output, fp16, stdout, stderr, causal);
                 }
             case "inspect":
                 {

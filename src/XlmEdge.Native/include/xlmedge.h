@@ -53,6 +53,13 @@ typedef struct xlmedge_candidate {
 /* Library version, e.g. "0.1.0". Static storage. */
 const char *xlmedge_version(void);
 
+/* What this build runs on this machine, as one JSON object (static storage), e.g.
+   {"version":"0.1.0","simd":"avx2+fma"}. "simd" is the kernels' path: "avx512", "avx2+fma",
+   "advsimd", "sse4.1" or "scalar" (fixed by the CPU and the instruction-set baseline the library
+   was published for; XLMEDGE_SIMD in the environment can force a narrower one). More fields may
+   be added; parse it as JSON. */
+const char *xlmedge_info(void);
+
 /* Message of the calling thread's last failure ("" if none). */
 const char *xlmedge_last_error(void);
 

@@ -38,7 +38,7 @@ public class AccentFoldingTests
         var mismatches = new List<string>();
         for (int cp = 0x80; cp <= 0x10FFFF; cp++)
         {
-            if (cp is >= 0xD800 and <= 0xDFFF)
+            if (cp is (>= 0xD800 and <= 0xDFFF) or 0xFFFE) // surrogates; .NET refuses to normalize U+FFFE (Normalization.HasInvalidUnicodeSequence)
                 continue;
             string s = char.ConvertFromUtf32(cp);
             string expected = IcuFold(s), actual = AccentFolding.Fold(s);
@@ -54,7 +54,7 @@ public class AccentFoldingTests
         Assert.Equal(2, "\u00E9".Normalize(NormalizationForm.FormD).Length);
         for (int cp = 0; cp <= 0x10FFFF; cp++)
         {
-            if (cp is >= 0xD800 and <= 0xDFFF)
+            if (cp is (>= 0xD800 and <= 0xDFFF) or 0xFFFE) // surrogates; .NET refuses to normalize U+FFFE (Normalization.HasInvalidUnicodeSequence)
                 continue;
             string s = char.ConvertFromUtf32(cp);
             var ours = string.Concat(AccentFolding.Decompose(s).Select(char.ConvertFromUtf32));
@@ -71,7 +71,7 @@ public class AccentFoldingTests
         var pool = new List<int>();
         for (int cp = 0x41; cp <= 0x2FFFF; cp++)
         {
-            if (cp is >= 0xD800 and <= 0xDFFF)
+            if (cp is (>= 0xD800 and <= 0xDFFF) or 0xFFFE) // surrogates; .NET refuses to normalize U+FFFE (Normalization.HasInvalidUnicodeSequence)
                 continue;
             string s = char.ConvertFromUtf32(cp);
             if (AccentFolding.CombiningClass(cp) != 0 || s.Normalize(NormalizationForm.FormD) != s

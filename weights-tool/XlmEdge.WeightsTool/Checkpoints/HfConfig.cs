@@ -47,8 +47,12 @@ internal sealed record HfConfig(
         if (causal && !Bool(c, Hf(GeometryField.IsCausal), false))
             note("note: packing a causal language model (--causal); config.json does not say \"causal\": true");
 
-        string[]? languages = ReadLanguages(c, "config.json", geometry.LanguageCount)
-            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount));
+        string[]? languages = ReadLanguages(c, "config.json", geometry.LanguageCount);
+        string[]? tokenizerLanguages = tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount);
+        // HF users take language ids from the tokenizer and the model embeds them: the two must agree.
+        if (languages is not null && tokenizerLanguages is not null && !languages.SequenceEqual(tokenizerLanguages))
+            throw new ModelFileException($"config.json ({string.Join(", ", languages)}) and tokenizer_config.json ({string.Join(", ", tokenizerLanguages)}) give the languages different ids");
+        languages ??= tokenizerLanguages;
         if (languages is null)
         {
             // xlm-mlm-en-2048 names no language: HF tokenizes its text as English, the tokenizer's default.

@@ -24,8 +24,14 @@ internal static class TokenizeCommand
         {
             var t = tokenizer.Encode(request.Text!, request.Language);
             w.WriteStartObject();
-            JsonLines.WriteStrings(w, "tokens", t.Tokens);
-            JsonLines.WriteInts(w, "ids", t.Ids);
+            w.WriteStartArray("tokens");
+            foreach (var token in t.Tokens)
+                w.WriteStringValue(token);
+            w.WriteEndArray();
+            w.WriteStartArray("ids");
+            foreach (var id in t.Ids)
+                w.WriteNumberValue(id);
+            w.WriteEndArray();
             w.WriteEndObject();
         });
     }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
@@ -281,6 +282,12 @@ public sealed class XlmModel : IDisposable
 
     private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK)
     {
+        // A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
+        // packing) spreads to every logit; ranking NaNs would answer nonsense with p = 1. MaxMagnitude
+        // returns NaN if any element is NaN and infinity if any is infinite.
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
+            throw new ModelFileException(
+                $"the model produced non-finite logits (NaN or infinity) for the mask at position {position}; its weights may hold NaN or infinite values");
         Grow(ref _topK, topK);
         var best = _topK.AsSpan(0, topK);
         TopK.Select(logits, best);

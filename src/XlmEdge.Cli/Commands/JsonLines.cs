@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using XlmEdge.CommandLine;
 using XlmEdge.Tokenization;
 
 namespace XlmEdge.Cli.Commands;
@@ -62,8 +63,8 @@ internal static class JsonLines
     private static string Describe(Exception e) => e switch
     {
         // System.Text.Json counts lines and bytes from 0 and appends them to its message; the line is ours to name.
-        JsonException j => $"not valid JSON ({Program.OneLine(j.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0])}, at byte {j.BytePositionInLine})",
-        _ => Program.OneLine(e.Message),
+        JsonException j => $"not valid JSON ({ConsoleHost.OneLine(j.Message.Split(" Path:", 2)[0].Split(" LineNumber:", 2)[0])}, at byte {j.BytePositionInLine})",
+        _ => ConsoleHost.OneLine(e.Message),
     };
 
     private static JsonRequest Parse(string line, string defaultLanguage, bool allowIds)

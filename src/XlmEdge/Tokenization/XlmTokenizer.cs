@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using XlmEdge.Model;
+using XlmEdge.Weights;
 
 namespace XlmEdge.Tokenization;
 
@@ -139,6 +141,21 @@ public sealed class XlmTokenizer
         return _tokens[id];
     }
 
+    /// <summary>
+    /// The token decoded for display, as Hugging Face's <c>tokenizer.decode([id])</c> gives it (the
+    /// pipeline's <c>token_str</c>): the unit without its <c>&lt;/w&gt;</c>; special tokens as they are written.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is not in the vocabulary.</exception>
+    public string TokenString(int id) => PythonText.Strip(TokenOf(id).Replace(BytePairEncoder.EndOfWord, " ", StringComparison.Ordinal));
+
+    /// <summary>The id of a vocabulary entry spelled exactly <paramref name="token"/> (e.g. <c>"paris&lt;/w&gt;"</c>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is null.</exception>
+    public bool TryGetId(string token, out int id)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return _ids.TryGetValue(token, out id);
+    }
+
     /// <summary>Whether <paramref name="id"/> is one of the special tokens (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
     public bool IsSpecial(int id) => Array.IndexOf(_specialIds, id) >= 0;
 
@@ -215,6 +232,26 @@ public sealed class XlmTokenizer
             sb.Append(TokenOf(id));
         }
         return PythonText.Strip(sb.Replace(BytePairEncoder.EndOfWord, " ").ToString());
+    }
+
+    /// <summary>
+    /// Loads only the tokenizer of a GGUF model file made by <c>xlmedge-weights pack</c> (vocabulary,
+    /// merges, languages): the network is not bound, and the file is closed on return.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ModelFileException">The file is malformed or not an XLM model.</exception>
+    public static XlmTokenizer Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var file = GgufFile.Open(path);
+        try
+        {
+            return ModelFile.CreateTokenizer(file, XlmConfig.FromGguf(file));
+        }
+        catch (ModelFileException e)
+        {
+            throw new ModelFileException($"{path}: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public sealed class FillMaskCliTests
             Assert.Equal(5, candidates.Length);
             for (int r = 0; r < 5; r++)
             {
-                int id = candidates[r].GetProperty("id").GetInt32();
+                int id = candidates[r].GetProperty("token").GetInt32();
                 if (exactOrder)
                     Assert.Equal(golden.Masks[m].Top5[r].Id, id);
                 Assert.True(Math.Abs(candidates[r].GetProperty("logit").GetSingle() - golden.Masks[m].Logits[id]) <= 1e-4f,

@@ -107,7 +107,7 @@ internal static class ForwardEmitter
                 + (p.Description.Length == 0 ? "." : $": {Xml(p.Description.TrimEnd('.'))}.");
             w.Append($$"""
                         /// <summary>{{summary}}</summary>
-                        public static XlmPreset {{p.ClassName}} { get; } = new(
+                        {{(p.IsTestFixture ? "internal" : "public")}} static XlmPreset {{p.ClassName}} { get; } = new(
                             name: {{Literal(p.Name)}}, hubId: {{hub}}, description: {{Literal(p.Description)}}, isTestFixture: {{Bool(p.IsTestFixture)}},
                             vocabularySize: {{Int(p.VocabularySize)}}, embeddingDimension: {{Int(p.EmbeddingDimension)}}, layers: {{Int(p.Layers)}}, heads: {{Int(p.Heads)}},
                             languages: {{Int(p.Languages)}}, useLanguageEmbeddings: {{Bool(p.UseLanguageEmbeddings)}}, contextLength: {{Int(p.ContextLength)}}, layerNormEpsilon: {{Float(p.LayerNormEpsilon)}});
@@ -115,11 +115,15 @@ internal static class ForwardEmitter
 
                 """);
         }
+        // Test-fixture geometries get a generated forward but are not public API: internal, and not in All.
         var names = new List<string>();
         foreach (var p in presets)
-            names.Add(p.ClassName);
+        {
+            if (!p.IsTestFixture)
+                names.Add(p.ClassName);
+        }
         w.Append($$"""
-                    /// <summary>Every preset, ordered by name.</summary>
+                    /// <summary>Every preset of a released checkpoint, ordered by name.</summary>
                     public static global::System.Collections.Generic.IReadOnlyList<XlmPreset> All { get; } = [{{string.Join(", ", names)}}];
 
                     /// <summary>The first preset (by name) whose geometry equals <paramref name="config"/>'s, or null.</summary>

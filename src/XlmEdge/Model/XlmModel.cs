@@ -4,6 +4,11 @@ using XlmEdge.Kernels;
 using XlmEdge.Model;
 using XlmEdge.Tokenization;
 using XlmEdge.Weights;
+#if NET9_0_OR_GREATER
+using Gate = System.Threading.Lock;
+#else
+using Gate = object;   // net8.0 has no Lock type: Monitor on a plain object
+#endif
 
 namespace XlmEdge;
 
@@ -32,7 +37,7 @@ public sealed class XlmModel : IDisposable
     private readonly WorkerPool _pool;
     private readonly XlmWeights _weights;
     private readonly XlmEncoder _encoder;
-    private readonly Lock _gate = new();
+    private readonly Gate _gate = new();
     private bool _disposed;
 
     // Per-call buffers, grown to the largest call seen and reused.

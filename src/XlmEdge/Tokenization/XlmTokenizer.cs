@@ -50,7 +50,11 @@ public sealed class XlmTokenizer
     private readonly BytePairEncoder _bpe;
     private readonly Lazy<LanguagePipeline>[] _pipelines;
     private readonly ConcurrentDictionary<string, EncodedWord> _wordCache = new(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
     private readonly ConcurrentDictionary<string, EncodedWord>.AlternateLookup<ReadOnlySpan<char>> _wordCacheLookup;
+#else
+    private readonly SpanKeyedLookup<EncodedWord> _wordCacheLookup;
+#endif
     private int _wordCacheCount;
 
     private sealed record LanguagePipeline(MosesPunctNormalizer Normalizer, MosesTokenizer Moses);
@@ -101,7 +105,11 @@ public sealed class XlmTokenizer
         Languages = Array.AsReadOnly(_languages);
 
         _lowercase = doLowercaseAndRemoveAccent;
+#if NET9_0_OR_GREATER
         _wordCacheLookup = _wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
+#else
+        _wordCacheLookup = new(_wordCache);
+#endif
         _bpe = new BytePairEncoder(merges);
         _pipelines = new Lazy<LanguagePipeline>[_languages.Length];
         for (int i = 0; i < _languages.Length; i++)

@@ -32,7 +32,7 @@ public sealed class XlmPreset
     /// <summary>One line about the checkpoint (licence, provenance); may be empty.</summary>
     public string Description { get; }
     /// <summary>Whether this is the geometry of a test fixture rather than of a released checkpoint.</summary>
-    public bool IsTestFixture { get; }
+    internal bool IsTestFixture { get; }
     /// <summary>Number of vocabulary entries (vocab_size).</summary>
     public int VocabularySize { get; }
     /// <summary>Width of the hidden states (emb_dim).</summary>

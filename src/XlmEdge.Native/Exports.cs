@@ -53,11 +53,11 @@ internal static unsafe class Exports
             var m = Handles.Get(model);
             var c = m.Model.Config;
             info.WeightType = m.Intern(m.Model.WeightType);
-            info.VocabSize = c.VocabularySize;
-            info.EmbeddingLength = c.EmbeddingDimension;
-            info.BlockCount = c.Layers;
-            info.HeadCount = c.Heads;
-            info.ContextLength = c.ContextLength;
+            info.VocabSize = c.Geometry.VocabularySize;
+            info.EmbeddingLength = c.Geometry.EmbeddingDimension;
+            info.BlockCount = c.Geometry.Layers;
+            info.HeadCount = c.Geometry.Heads;
+            info.ContextLength = c.Geometry.ContextLength;
             info.LanguageCount = c.Languages.Count;
             info.MaskToken = c.MaskId;
         }
@@ -132,7 +132,7 @@ internal static unsafe class Exports
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_vocab_size", CallConvs = [typeof(CallConvCdecl)])]
     private static int VocabSize(IntPtr model, int* outSize) => Guard(() =>
-        *NotNull(outSize, "out_size") = Handles.Get(model).Model.Config.VocabularySize);
+        *NotNull(outSize, "out_size") = Handles.Get(model).Model.Config.Geometry.VocabularySize);
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_token_text", CallConvs = [typeof(CallConvCdecl)])]
     private static int TokenText(IntPtr model, int id, byte** outText) => Guard(() =>
@@ -141,8 +141,8 @@ internal static unsafe class Exports
             throw new ArgumentNullException("out_text");
         *outText = null;
         var m = Handles.Get(model);
-        if ((uint)id >= (uint)m.Model.Config.VocabularySize)
-            throw new InvalidInputException($"token id {id} is outside the vocabulary of {m.Model.Config.VocabularySize}");
+        if ((uint)id >= (uint)m.Model.Config.Geometry.VocabularySize)
+            throw new InvalidInputException($"token id {id} is outside the vocabulary of {m.Model.Config.Geometry.VocabularySize}");
         *outText = m.Intern(m.Model.Tokenizer.TokenOf(id));
     });
 

@@ -76,7 +76,7 @@ public sealed class ConsoleSurfaceTests
     public void TopKBeyondTheVocabularyGivesTheWholeVocabulary()
     {
         using var model = XlmModel.Load(TestModels.TinyEnfrPath);
-        int v = model.Config.VocabularySize;
+        int v = model.Config.Geometry.VocabularySize;
         var r = CliRunner.Run("{\"text\":\"a <special1> b\"}", "fill-mask", "-m", TestModels.TinyEnfrPath, "--top-k", "1000000");
         Assert.Equal(0, r.Exit);
         using var doc = JsonDocument.Parse(r.Lines.Single());
@@ -91,7 +91,7 @@ public sealed class ConsoleSurfaceTests
     public void TargetsScoreOnlyTheGivenWordsWithTheirFullVocabularyScores()
     {
         using var model = XlmModel.Load(TestModels.TinyEnfrPath);
-        var all = model.FillMask("the capital of france is <special1> .", "en", model.Config.VocabularySize).Masks[0].Candidates;
+        var all = model.FillMask("the capital of france is <special1> .", "en", model.Config.Geometry.VocabularySize).Masks[0].Candidates;
         string[] words = ["paris", "london", "the", "paris"];
         var r = CliRunner.Run("", "fill-mask", "-m", TestModels.TinyEnfrPath, "--targets", "paris,london", "--targets", "the,paris", "-k", "10",
             "the capital of france is <special1> .");

@@ -58,13 +58,12 @@ tests/c-api/run.sh "$prefix" "$demo" "${weights[@]}"
 
 step "NuGet packages into a local feed"
 feed=$work/feed
-# Restores from the feed go to a fresh package cache: a cached XlmEdge of the same version from an
-# earlier run would hide what this build packed.
-export NUGET_PACKAGES=$work/nuget-packages
 dotnet pack src/XlmEdge -c Release -o "$feed" -v quiet -nologo
 dotnet pack src/XlmEdge.Cli -c Release -o "$feed" -v quiet -nologo
 dotnet pack weights-tool/XlmEdge.WeightsTool -c Release -o "$feed" -v quiet -nologo
 version=$(dotnet msbuild src/XlmEdge -getProperty:Version)
+# A cached XlmEdge of the same version from an earlier run would hide what this build packed.
+rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/{xlmedge,xlmedge.cli,xlmedge.weightstool}/"$version"
 
 step "a new net10.0 app restores XlmEdge $version from the feed"
 cp -r tests/consumer "$work/consumer-net10.0"

@@ -27,8 +27,8 @@ namespace XlmEdge.Kernels
 
     /// <summary>
     /// net8.0 stand-ins for the .NET 9 vector methods the kernels call (C# 14 static extension members,
-    /// so the kernels' source is the same for both targets): fused multiply-add with one rounding, and
-    /// float-to-int conversion by truncation (the kernels only convert whole numbers).
+    /// so the kernels' source is the same for both targets): fused multiply-add with one rounding,
+    /// float-to-int conversion by truncation (the kernels only convert whole numbers), and the maximum.
     /// </summary>
     internal static class Net8VectorExtensions
     {
@@ -41,6 +41,8 @@ namespace XlmEdge.Kernels
                     MathF.FusedMultiplyAdd(a[2], b[2], c[2]), MathF.FusedMultiplyAdd(a[3], b[3], c[3]));
 
             public static Vector128<int> ConvertToInt32Native(Vector128<float> v) => Vector128.ConvertToInt32(v);
+
+            public static Vector128<T> MaxNative<T>(Vector128<T> a, Vector128<T> b) => Vector128.Max(a, b);
         }
 
         extension(Vector256)
@@ -51,6 +53,8 @@ namespace XlmEdge.Kernels
                     Vector128.FusedMultiplyAdd(a.GetUpper(), b.GetUpper(), c.GetUpper()));
 
             public static Vector256<int> ConvertToInt32Native(Vector256<float> v) => Vector256.ConvertToInt32(v);
+
+            public static Vector256<T> MaxNative<T>(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
         }
 
         extension(Vector512)
@@ -61,6 +65,8 @@ namespace XlmEdge.Kernels
                     Vector256.FusedMultiplyAdd(a.GetUpper(), b.GetUpper(), c.GetUpper()));
 
             public static Vector512<int> ConvertToInt32Native(Vector512<float> v) => Vector512.ConvertToInt32(v);
+
+            public static Vector512<T> MaxNative<T>(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
         }
     }
 }

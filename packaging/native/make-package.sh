@@ -7,18 +7,16 @@
 #     lib/cmake/xlmedge/xlmedge-config.cmake      find_package(xlmedge) -> xlmedge::xlmedge
 #     share/doc/xlmedge/{LICENSE,README.md}
 # The files are relocatable: extract into any prefix (tar -xzf ... -C PREFIX --strip-components=1).
-# usage: packaging/native/make-package.sh [RID]      (default linux-x64; linux-arm64 works the same)
+# usage: packaging/native/make-package.sh [RID]      (default linux-x64; linux-arm64 on an arm64 machine,
+#        or on x64 with a cross linker: -p:CppCompilerAndLinker=... as the ARM64 CI leg does)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rid=${1:-linux-x64}
 
-# The instruction set is chosen here on purpose, the same as the console's (src/XlmEdge.Cli): at the
-# default x64 baseline the kernels would run scalar (FMA a library call, Vector256 not accelerated).
-# Pass IlcInstructionSet in the environment to pick another baseline.
-isa=${IlcInstructionSet:-}
-if [[ -z "$isa" && "$rid" == linux-x64 ]]; then isa=x86-64-v3; fi
-
-dotnet publish "$root/src/XlmEdge.Native" -c Release -r "$rid" -p:TreatWarningsAsErrors=true ${isa:+-p:IlcInstructionSet=$isa} >&2
+# The instruction-set baseline is Directory.Build.targets' (x86-64-v3 / ARMv8.0-A), the same as the
+# console's. IlcInstructionSet=x86-64-v4 in the environment picks another (MSBuild reads environment
+# variables as properties).
+dotnet publish "$root/src/XlmEdge.Native" -c Release -r "$rid" -p:TreatWarningsAsErrors=true >&2
 version=$(dotnet msbuild "$root/src/XlmEdge.Native" -getProperty:Version)
 abi=$(dotnet msbuild "$root/src/XlmEdge.Native" -getProperty:XlmEdgeAbiVersion)
 publish="$root/src/XlmEdge.Native/bin/Release/net10.0/$rid/publish"

@@ -10,6 +10,10 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    /* Version, ABI and SIMD path, before any model is open; and the header this program was built with. */
+    printf("libxlmedge %s %s (header %d.%d.%d)\n", xlmedge_version(), xlmedge_info(),
+           XLMEDGE_VERSION_MAJOR, XLMEDGE_VERSION_MINOR, XLMEDGE_VERSION_PATCH);
+
     xlmedge_model_params params = xlmedge_model_default_params();
     xlmedge_model *model = NULL;
     if (xlmedge_open_with_params(argv[1], &params, &model) != XLMEDGE_OK) {
@@ -18,14 +22,13 @@ int main(int argc, char **argv) {
     }
 
     xlmedge_model_info info = { .size = sizeof info };
-    if (xlmedge_info(model, &info) != XLMEDGE_OK) {
+    if (xlmedge_get_model_info(model, &info) != XLMEDGE_OK) {
         fprintf(stderr, "error: %s\n", xlmedge_last_error());
         xlmedge_close(model);
         return 1;
     }
-    printf("libxlmedge %s (ABI %d, header %d.%d.%d), kernels: %s, weights: %s, d=%d, %d blocks, vocabulary %d\n",
-           info.version, info.abi_version, XLMEDGE_VERSION_MAJOR, XLMEDGE_VERSION_MINOR, XLMEDGE_VERSION_PATCH,
-           info.simd_path, info.weight_type, info.embedding_length, info.block_count, info.vocab_size);
+    printf("model: weights %s, d=%d, %d blocks, %d heads, vocabulary %d, %d languages\n", info.weight_type,
+           info.embedding_length, info.block_count, info.head_count, info.vocab_size, info.language_count);
 
     enum { TOP_K = 5, CAPACITY = 64 * TOP_K };
     static xlmedge_candidate candidates[CAPACITY];

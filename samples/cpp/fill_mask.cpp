@@ -10,9 +10,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     try {
+        std::printf("libxlmedge %s\n", xlmedge::runtime_info().c_str());
         xlmedge::model model(argv[1]);
         auto info = model.info();
-        std::printf("libxlmedge %s, kernels: %s, d=%d\n", info.version, info.simd_path, info.embedding_length);
+        std::printf("model: weights %s, d=%d\n", info.weight_type, info.embedding_length);
         for (const auto &c : model.fill_mask(argv[3], argv[2]))
             std::printf("mask@%d %-16s score=%.4f\n", c.mask_position, c.token_str.c_str(), c.score);
         std::printf("%zu input ids\n", model.tokenize(argv[3], argv[2]).size());

@@ -34,6 +34,9 @@ struct candidate {
     std::string token_str;
 };
 
+// Version, ABI and SIMD path of the library, as JSON (callable before any model is open).
+inline std::string runtime_info() { return xlmedge_info(); }
+
 // One open model. Movable, not copyable; closed by the destructor. Calls are thread-safe.
 class model {
 public:
@@ -45,10 +48,11 @@ public:
         handle_.reset(m);
     }
 
+    // The model's geometry, languages and weight type.
     xlmedge_model_info info() const {
         xlmedge_model_info i{};
         i.size = sizeof i;
-        check(xlmedge_info(handle_.get(), &i));
+        check(xlmedge_get_model_info(handle_.get(), &i));
         return i;
     }
 

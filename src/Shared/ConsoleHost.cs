@@ -128,7 +128,7 @@ internal static class ConsoleHost
     {
         public override int Invoke(ParseResult parseResult)
         {
-            parseResult.InvocationConfiguration.Output.WriteLine(XlmEdgeInfo.Version);
+            parseResult.InvocationConfiguration.Output.WriteLine(XlmRuntime.Version);
             return Success;
         }
     }

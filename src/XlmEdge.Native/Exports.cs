@@ -1,6 +1,10 @@
+using System.Buffers;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 
 namespace XlmEdge.Native;
 
@@ -13,12 +17,10 @@ internal static unsafe class Exports
 {
     private const int Ok = 0, ErrorArgument = 1, ErrorModelFile = 2, ErrorInput = 3, ErrorBufferTooSmall = 4, ErrorInternal = 5;
 
-    private const int AbiVersion = 1;
-
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private static readonly byte[] Version = PinnedUtf8(XlmEdgeInfo.Version);
-    private static readonly byte[] SimdPath = PinnedUtf8(XlmEdgeInfo.SimdPath);
+    private static readonly byte[] Version = PinnedUtf8(XlmRuntime.Version);
+    private static readonly byte[] Info = PinnedUtf8(InfoJson());
     private static readonly byte[] Empty = PinnedUtf8("");
     private static readonly byte[][] StatusNames =
     [
@@ -34,34 +36,38 @@ internal static unsafe class Exports
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_version", CallConvs = [typeof(CallConvCdecl)])]
     private static byte* GetVersion() => Address(Version);
 
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_info", CallConvs = [typeof(CallConvCdecl)])]
+    private static byte* GetInfo() => Address(Info);
+
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_last_error", CallConvs = [typeof(CallConvCdecl)])]
     private static byte* LastError() => Address(t_lastError ?? Empty);
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_status_string", CallConvs = [typeof(CallConvCdecl)])]
     private static byte* StatusString(int status) => Address((uint)status < (uint)StatusNames.Length ? StatusNames[status] : UnknownStatus);
 
-    [UnmanagedCallersOnly(EntryPoint = "xlmedge_info", CallConvs = [typeof(CallConvCdecl)])]
-    private static int Info(IntPtr model, ModelInfo* outInfo) => Guard(() =>
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_get_model_info", CallConvs = [typeof(CallConvCdecl)])]
+    private static int GetModelInfo(IntPtr model, ModelInfo* outInfo) => Guard(() =>
     {
         if (outInfo == null)
             throw new ArgumentNullException("out_info");
         if (outInfo->Size < (uint)sizeof(ModelInfo))
             throw new ArgumentException($"out_info->size is {outInfo->Size}; set it to sizeof(xlmedge_model_info) ({sizeof(ModelInfo)})");
-        var info = new ModelInfo { Size = outInfo->Size, AbiVersion = AbiVersion, Version = Address(Version), SimdPath = Address(SimdPath) };
-        if (model != IntPtr.Zero)
+        var m = Handles.Get(model);
+        var geometry = m.Model.Config.Geometry;
+        // Size tells the caller how much this library filled (a newer header's struct may be longer).
+        *outInfo = new ModelInfo
         {
-            var m = Handles.Get(model);
-            var c = m.Model.Config;
-            info.WeightType = m.Intern(m.Model.WeightType);
-            info.VocabSize = c.Geometry.VocabularySize;
-            info.EmbeddingLength = c.Geometry.EmbeddingDimension;
-            info.BlockCount = c.Geometry.Layers;
-            info.HeadCount = c.Geometry.Heads;
-            info.ContextLength = c.Geometry.ContextLength;
-            info.LanguageCount = c.Languages.Count;
-            info.MaskToken = c.MaskId;
-        }
-        *outInfo = info;
+            Size = (uint)sizeof(ModelInfo),
+            WeightType = m.Intern(m.Model.WeightType),
+            VocabSize = geometry.VocabularySize,
+            EmbeddingLength = geometry.EmbeddingDimension,
+            BlockCount = geometry.Layers,
+            HeadCount = geometry.Heads,
+            ContextLength = geometry.ContextLength,
+            LanguageCount = m.Model.Config.Languages.Count,
+            MaskToken = m.Model.Config.MaskId,
+            Causal = geometry.IsCausal ? 1 : 0,
+        };
     });
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_model_default_params", CallConvs = [typeof(CallConvCdecl)])]
@@ -330,6 +336,24 @@ internal static unsafe class Exports
         return p;
     }
 
+    /// <summary>xlmedge_info's JSON: the version, the ABI number (the SONAME's, from xlmedge.h via the build) and the SIMD path.</summary>
+    private static string InfoJson()
+    {
+        string abi = typeof(Exports).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "XlmEdgeAbiVersion").Value!;
+        var buffer = new ArrayBufferWriter<byte>();
+        // Relaxed escaping: "avx2+fma", not "avx2\u002Bfma" (CI and users grep for the path).
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("version", XlmRuntime.Version);
+            writer.WriteNumber("abi", int.Parse(abi, System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteString("simd", XlmRuntime.SimdPath);
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private sealed class BufferTooSmallException(string message) : Exception(message);
 
     [StructLayout(LayoutKind.Sequential)]
@@ -356,9 +380,6 @@ internal static unsafe class Exports
     private struct ModelInfo
     {
         public uint Size;
-        public int AbiVersion;
-        public byte* Version;
-        public byte* SimdPath;
         public byte* WeightType;
         public int VocabSize;
         public int EmbeddingLength;
@@ -367,6 +388,7 @@ internal static unsafe class Exports
         public int ContextLength;
         public int LanguageCount;
         public int MaskToken;
+        public int Causal;
     }
 }
 

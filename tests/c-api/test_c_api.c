@@ -29,14 +29,16 @@ static void versions_and_statuses(void) {
     CHECK(strcmp(xlmedge_status_string(-1), "unknown status") == 0);
     CHECK(strcmp(xlmedge_status_string(1000), "unknown status") == 0);
 
-    xlmedge_model_info info = { .size = sizeof info };
-    CHECK_STATUS(xlmedge_info(NULL, &info), XLMEDGE_OK);
-    CHECK(info.abi_version == XLMEDGE_ABI_VERSION);
-    CHECK(strcmp(info.version, expected) == 0);
-    CHECK(info.simd_path != NULL && info.weight_type == NULL && info.vocab_size == 0);
-    CHECK_ERROR(xlmedge_info(NULL, NULL), XLMEDGE_ERROR_ARGUMENT, "out_info is NULL");
-    xlmedge_model_info small = { .size = 4 };
-    CHECK_ERROR(xlmedge_info(NULL, &small), XLMEDGE_ERROR_ARGUMENT, "size");
+    /* The runtime info before any model is open: one JSON object with the version, ABI and SIMD path. */
+    const char *info = xlmedge_info();
+    char field[64];
+    CHECK(info != NULL && info == xlmedge_info() && info[0] == '{' && info[strlen(info) - 1] == '}');
+    snprintf(field, sizeof field, "\"version\":\"%s\"", expected);
+    CHECK(strstr(info, field) != NULL);
+    snprintf(field, sizeof field, "\"abi\":%d,", XLMEDGE_ABI_VERSION);
+    CHECK(strstr(info, field) != NULL);
+    const char *simd = strstr(info, "\"simd\":\"");
+    CHECK(simd != NULL && strchr(simd + 8, '"') != NULL && strchr(simd + 8, '"') > simd + 8);
 }
 
 static void opening(const char *path) {
@@ -97,7 +99,16 @@ static void calls(xlmedge_model *m) {
     CHECK_STATUS(xlmedge_fill_mask(m, "a <special1>", "en", 3, NULL, 3, &n), XLMEDGE_ERROR_ARGUMENT);
 
     xlmedge_model_info info = { .size = sizeof info };
-    CHECK_STATUS(xlmedge_info(m, &info), XLMEDGE_OK);
+    CHECK_ERROR(xlmedge_get_model_info(m, NULL), XLMEDGE_ERROR_ARGUMENT, "out_info is NULL");
+    CHECK_ERROR(xlmedge_get_model_info(NULL, &info), XLMEDGE_ERROR_ARGUMENT, "model is NULL");
+    xlmedge_model_info small = { .size = 4 };
+    CHECK_ERROR(xlmedge_get_model_info(m, &small), XLMEDGE_ERROR_ARGUMENT, "size");
+    /* A caller's struct from a later header may be longer: the library fills its own part and says how much. */
+    struct { xlmedge_model_info info; int32_t later_field; } longer = { .info = { .size = sizeof longer }, .later_field = -7 };
+    CHECK_STATUS(xlmedge_get_model_info(m, &longer.info), XLMEDGE_OK);
+    CHECK(longer.info.size == sizeof(xlmedge_model_info) && longer.later_field == -7);
+    CHECK_STATUS(xlmedge_get_model_info(m, &info), XLMEDGE_OK);
+    CHECK(info.size == sizeof info && info.causal == 0 && info.head_count > 0 && info.embedding_length % info.head_count == 0);
     CHECK(info.vocab_size > 0 && info.embedding_length > 0 && info.block_count > 0 && info.language_count == 2);
     CHECK(strcmp(info.weight_type, "f16") == 0 || strcmp(info.weight_type, "f32") == 0);
     /* top_k past the vocabulary is clamped: one candidate per vocabulary entry. */
@@ -190,7 +201,7 @@ static void closed_handles(const char *path) {
     CHECK_ERROR(xlmedge_language_count(a, &n), XLMEDGE_ERROR_ARGUMENT, "is closed");
     CHECK_ERROR(xlmedge_language(a, 0, &s), XLMEDGE_ERROR_ARGUMENT, "is closed");
     CHECK_ERROR(xlmedge_language_id(a, "en", &id), XLMEDGE_ERROR_ARGUMENT, "is closed");
-    CHECK_ERROR(xlmedge_info(a, &info), XLMEDGE_ERROR_ARGUMENT, "is closed");
+    CHECK_ERROR(xlmedge_get_model_info(a, &info), XLMEDGE_ERROR_ARGUMENT, "is closed");
     CHECK_ERROR(xlmedge_close(a), XLMEDGE_ERROR_ARGUMENT, "is closed");
     CHECK_ERROR(xlmedge_fill_mask((xlmedge_model *)(uintptr_t)0x1234, "a <special1>", "en", 5, c, 5, &n), XLMEDGE_ERROR_ARGUMENT, "is closed");
 

@@ -5,7 +5,7 @@ using XlmEdge;
 using var model = XlmModel.Load(args[0]);
 const string Text = "the capital of france is <special1> .";
 var result = model.FillMask(Text, "en", topK: 3);
-Console.WriteLine($"XlmEdge {XlmEdgeInfo.Version} on .NET {Environment.Version}, kernels {XlmEdgeInfo.SimdPath}");
+Console.WriteLine($"XlmEdge {XlmRuntime.Version} on .NET {Environment.Version}, kernels {XlmRuntime.SimdPath}");
 foreach (var c in result.Masks[0].Candidates)
     Console.WriteLine($"{c.TokenString,-12} {c.Probability:0.0000}  {c.Sequence}");
 Console.WriteLine(result.ToJson());

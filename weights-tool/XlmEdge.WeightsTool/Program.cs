@@ -23,6 +23,7 @@ internal static class Program
         var output = new Option<string>("--output", "-o") { Description = "the .gguf file to write", HelpName = "OUT.gguf", Required = true };
         var dtype = new Option<string>("--dtype") { Description = "how matrices are stored: f16 or f32", HelpName = "f16|f32", DefaultValueFactory = _ => "f16" };
         dtype.AcceptOnlyFromAmong("f16", "f32");
+        var causal = new Option<bool>("--causal") { Description = "pack a causal language model (xlm-clm-*) whatever config.json says" };
         var command = new Command("pack", """
             Reads config.json, vocab.json, merges.txt, tokenizer_config.json (optional) and one weight
             file: model.safetensors, else pytorch_model.bin (zip or legacy torch.save format), else
@@ -30,10 +31,12 @@ internal static class Program
             tensors always as F32. A NaN or infinity in the weights, or a value too large for fp16, is an
             error naming the tensor and element. Pickles may only name torch tensor/storage globals and
             collections.OrderedDict; anything else is refused. The output is written to a temporary file
-            in the same folder and renamed when complete.
-            """) { checkpoint, output, dtype };
+            in the same folder and renamed when complete. --causal packs a causal language model
+            (xlm-clm-*) whatever config.json says: the original XLM checkpoints chose the attention mask
+            per call, so their config may not say it.
+            """) { checkpoint, output, dtype, causal };
         command.SetAction(parsed => PackCommand.Run(parsed.GetValue(checkpoint)!, parsed.GetValue(output)!,
-            fp16: parsed.GetValue(dtype) == "f16", stdout, stderr));
+            fp16: parsed.GetValue(dtype) == "f16", stdout, stderr, parsed.GetValue(causal)));
         return command;
     }
 

@@ -29,7 +29,7 @@
  *     a second xlmedge_close included, answers XLMEDGE_ERROR_ARGUMENT ("... is closed").
  *   - Ownership: strings returned through `const char **` and the token_str of candidates are
  *     owned by the model and stay valid until xlmedge_close. Strings returned through `char **`
- *     are the caller's, freed with xlmedge_free. Static strings (versions, status names, SIMD path)
+ *     are the caller's, freed with xlmedge_free. Static strings (version, info, status names)
  *     live as long as the library.
  *   - The model file is memory-mapped and read in place: it must stay unchanged while the model is
  *     open. Truncating it underneath kills the process with SIGBUS (as with llama.cpp); overwrite
@@ -96,24 +96,31 @@ typedef struct xlmedge_candidate {
     const char *token_str;   /* the token decoded for display ("paris", no </w>); owned by the model */
 } xlmedge_candidate;
 
-/* What xlmedge_info reports. Set `size` to sizeof(xlmedge_model_info) before the call. */
+/* What xlmedge_get_model_info reports. Set `size` to sizeof(xlmedge_model_info) before the call; on
+ * return it is the number of bytes this library filled (later versions may add fields at the end). */
 typedef struct xlmedge_model_info {
     uint32_t size;
-    int32_t abi_version;        /* XLMEDGE_ABI_VERSION of the library */
-    const char *version;        /* as xlmedge_version() */
-    const char *simd_path;      /* kernel path chosen at load: "avx512", "avx2+fma", "advsimd", "scalar", ... */
-    const char *weight_type;    /* "f16" or "f32"; NULL without a model */
-    int32_t vocab_size;         /* the fields below are 0 without a model */
+    const char *weight_type;    /* "f16" or "f32"; owned by the model */
+    int32_t vocab_size;
     int32_t embedding_length;
     int32_t block_count;
     int32_t head_count;
     int32_t context_length;     /* most tokens per text, <s> and </s> included */
     int32_t language_count;
     int32_t mask_token;         /* id of the mask token (<special1>) */
+    int32_t causal;             /* 1: a causal language model (xlm-clm-*), which fill-mask refuses; else 0 */
 } xlmedge_model_info;
 
 /* Library version, e.g. "0.2.0" (the XLMEDGE_VERSION_* it was built with). Static storage. */
 XLMEDGE_API const char *xlmedge_version(void);
+
+/* What this library runs on this machine, as one JSON object (static storage; callable before any
+ * model is open), e.g. {"version":"0.2.0","abi":1,"simd":"avx2+fma"}: the library version, its ABI
+ * number (XLMEDGE_ABI_VERSION it was built with) and the kernels' SIMD path: "avx512", "avx2+fma",
+ * "advsimd", "sse4.1" or "scalar" (fixed by the CPU and the instruction-set baseline the library
+ * was published for; XLMEDGE_SIMD=scalar|vector128|vector256 in the environment forces a narrower
+ * one). More fields may be added: parse it as JSON. For logs, bug reports and deployment checks. */
+XLMEDGE_API const char *xlmedge_info(void);
 
 /* Message of the calling thread's last failure ("" if none). */
 XLMEDGE_API const char *xlmedge_last_error(void);
@@ -121,8 +128,8 @@ XLMEDGE_API const char *xlmedge_last_error(void);
 /* A short name for a status ("ok", "invalid argument", ...). Static storage; never NULL. */
 XLMEDGE_API const char *xlmedge_status_string(int32_t status);
 
-/* Versions, SIMD path and, when model is not NULL, the model's geometry and weight type. */
-XLMEDGE_API int32_t xlmedge_info(const xlmedge_model *model, xlmedge_model_info *out_info);
+/* The model's geometry, languages and weight type. */
+XLMEDGE_API int32_t xlmedge_get_model_info(const xlmedge_model *model, xlmedge_model_info *out_info);
 
 /* The defaults: one thread per core, CPU, the file's weight type. */
 XLMEDGE_API xlmedge_model_params xlmedge_model_default_params(void);

@@ -8,13 +8,13 @@ public sealed class ConsoleSurfaceTests
     [Fact]
     public void VersionIsTheLibraryVersionInBothConsoles()
     {
-        Assert.Matches(@"^\d+\.\d+\.\d+$", XlmEdgeInfo.Version);
+        Assert.Matches(@"^\d+\.\d+\.\d+$", XlmRuntime.Version);
         var r = CliRunner.Run("", "--version");
         Assert.Equal(0, r.Exit);
-        Assert.Equal(XlmEdgeInfo.Version, r.Stdout.Trim());
+        Assert.Equal(XlmRuntime.Version, r.Stdout.Trim());
         var stdout = new StringWriter();
         Assert.Equal(0, XlmEdge.WeightsTool.Program.Run(["--version"], stdout, TextWriter.Null));
-        Assert.Equal(XlmEdgeInfo.Version, stdout.ToString().Trim());
+        Assert.Equal(XlmRuntime.Version, stdout.ToString().Trim());
     }
 
     [Fact]
@@ -22,7 +22,7 @@ public sealed class ConsoleSurfaceTests
     {
         string header = File.ReadAllText(Path.Combine(Fixtures.Root, "..", "..", "src", "XlmEdge.Native", "include", "xlmedge.h"));
         string Macro(string name) => System.Text.RegularExpressions.Regex.Match(header, $@"#define XLMEDGE_VERSION_{name} (\d+)").Groups[1].Value;
-        Assert.Equal($"{Macro("MAJOR")}.{Macro("MINOR")}.{Macro("PATCH")}", XlmEdgeInfo.Version);
+        Assert.Equal($"{Macro("MAJOR")}.{Macro("MINOR")}.{Macro("PATCH")}", XlmRuntime.Version);
     }
 
     [Theory]

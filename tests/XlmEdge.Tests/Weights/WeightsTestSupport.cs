@@ -89,6 +89,14 @@ internal sealed record SafetensorsEntry(string DType, long[] Shape, byte[] Data)
         return values;
     }
 
+    public static SafetensorsEntry FromHalves(long[] shape, Half[] values)
+    {
+        var data = new byte[values.Length * 2];
+        for (int i = 0; i < values.Length; i++)
+            BinaryPrimitives.WriteHalfLittleEndian(data.AsSpan(2 * i), values[i]);
+        return new SafetensorsEntry("F16", shape, data);
+    }
+
     public static SafetensorsEntry FromFloats(long[] shape, float[] values)
     {
         var data = new byte[values.Length * 4];

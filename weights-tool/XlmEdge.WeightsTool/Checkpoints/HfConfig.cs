@@ -6,7 +6,8 @@ namespace XlmEdge.WeightsTool.Checkpoints;
 /// <summary>
 /// The HF XLMConfig fields XlmEdge needs, read from config.json: the geometry (vocab_size, emb_dim,
 /// n_layers and n_heads are required; the others take HF's defaults), the special ids, and the
-/// languages from lang2id or id2lang (config.json, else tokenizer_config.json);
+/// languages from lang2id or id2lang (config.json, else tokenizer_config.json; a one-language model
+/// that names none gets "en", as HF's tokenizer does);
 /// do_lowercase_and_remove_accent from tokenizer_config.json (what HF's tokenizer reads), else
 /// config.json, else true. Ranges are the geometry's (<see cref="XlmGeometry"/>); whether the
 /// runtime can run the model is <see cref="ModelMetadata.Validate"/>'s to say.
@@ -17,7 +18,16 @@ internal sealed record HfConfig(
 {
     private const long MaxJsonBytes = 16L << 20;
 
-    public static HfConfig Load(string directory, Action<string> note)
+    /// <summary>The language HF's XLMTokenizer tokenizes for when it is given none (<c>_tokenize(text, lang="en")</c>).</summary>
+    public const string UnnamedSingleLanguage = "en";
+
+    /// <param name="directory">The checkpoint folder.</param>
+    /// <param name="note">Receives notes for the user.</param>
+    /// <param name="causal">
+    /// True to pack a causal model whatever config.json says: the original XLM code chose the
+    /// attention mask per call, so a converted xlm-clm-* config need not say <c>causal</c>.
+    /// </param>
+    public static HfConfig Load(string directory, Action<string> note, bool causal = false)
     {
         using var config = ParseJsonObject(Path.Combine(directory, "config.json"), required: true)!;
         var tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
@@ -32,12 +42,21 @@ internal sealed record HfConfig(
             Int(c, Hf(GeometryField.Layers), null), Int(c, Hf(GeometryField.Heads), null),
             Int(c, Hf(GeometryField.LanguageCount), 1), Bool(c, Hf(GeometryField.UseLanguageEmbeddings), true),
             Int(c, Hf(GeometryField.ContextLength), 512), Number(c, Hf(GeometryField.LayerNormEpsilon), 1e-12),
-            Bool(c, Hf(GeometryField.IsCausal), false), problems)
+            causal || Bool(c, Hf(GeometryField.IsCausal), false), problems)
             ?? throw new ModelFileException($"config.json: {Hf(problems[0].Field)} {problems[0].Message}");
+        if (causal && !Bool(c, Hf(GeometryField.IsCausal), false))
+            note("note: packing a causal language model (--causal); config.json does not say \"causal\": true");
 
-        string[] languages = ReadLanguages(c, "config.json", geometry.LanguageCount)
-            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount))
-            ?? throw new ModelFileException("config.json: no lang2id or id2lang (in config.json or tokenizer_config.json), so the model's languages cannot be named");
+        string[]? languages = ReadLanguages(c, "config.json", geometry.LanguageCount)
+            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount));
+        if (languages is null)
+        {
+            // xlm-mlm-en-2048 names no language: HF tokenizes its text as English, the tokenizer's default.
+            if (geometry.LanguageCount != 1)
+                throw new ModelFileException($"config.json: no lang2id or id2lang (in config.json or tokenizer_config.json), so the model's {geometry.LanguageCount} languages cannot be named");
+            note($"note: the checkpoint names no language (no lang2id or id2lang); its one language is '{UnnamedSingleLanguage}', the language HF's XLMTokenizer uses when given none");
+            languages = [UnnamedSingleLanguage];
+        }
 
         bool? lowerConfig = OptionalBool(c, "do_lowercase_and_remove_accent", "config.json");
         bool? lowerTokenizer = tokenizerConfig is null ? null

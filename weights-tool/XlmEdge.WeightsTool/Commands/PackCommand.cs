@@ -7,7 +7,7 @@ using XlmEdge.WeightsTool.Gguf;
 namespace XlmEdge.WeightsTool.Commands;
 
 /// <summary>
-/// pack HF_DIR -o OUT.gguf [--dtype f16|f32]: reads config.json, tokenizer_config.json,
+/// pack HF_DIR -o OUT.gguf [--dtype f16|f32] [--causal]: reads config.json, tokenizer_config.json,
 /// vocab.json and merges.txt, refuses a model the runtime cannot run (the runtime's own
 /// validation, <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file
 /// against the schema (<see cref="XlmTensors"/>), and writes one GGUF file atomically (a
@@ -18,7 +18,13 @@ internal static class PackCommand
 {
     private const long ProgressThresholdBytes = 64L << 20;
 
-    public static int Run(string checkpointDirectory, string outputPath, bool fp16, TextWriter stdout, TextWriter stderr)
+    /// <param name="checkpointDirectory">The Hugging Face checkpoint folder.</param>
+    /// <param name="outputPath">The .gguf file to write.</param>
+    /// <param name="fp16">Matrices as F16 (else F32).</param>
+    /// <param name="stdout">Receives the summary line.</param>
+    /// <param name="stderr">Receives notes and progress.</param>
+    /// <param name="causal">Pack a causal (xlm-clm-*) model even when config.json does not say so (see <see cref="HfConfig.Load"/>).</param>
+    public static int Run(string checkpointDirectory, string outputPath, bool fp16, TextWriter stdout, TextWriter stderr, bool causal = false)
     {
         if (!Directory.Exists(checkpointDirectory))
             throw new ModelFileException($"checkpoint folder '{checkpointDirectory}' not found");
@@ -29,7 +35,7 @@ internal static class PackCommand
             throw new IOException($"output '{outputPath}' is a folder");
         void Note(string line) => stderr.WriteLine(line);
 
-        var config = HfConfig.Load(checkpointDirectory, Note);
+        var config = HfConfig.Load(checkpointDirectory, Note, causal);
         var vocabulary = HfVocabulary.Load(checkpointDirectory, config.Geometry.VocabularySize, Note);
         var metadata = new ModelMetadata(config.Geometry, config.Languages, vocabulary.Tokens, vocabulary.Merges,
             config.DoLowercaseAndRemoveAccent, config.Specials, config.GeluActivation, config.SinusoidalEmbeddings,

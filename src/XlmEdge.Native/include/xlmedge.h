@@ -31,9 +31,11 @@
  *     owned by the model and stay valid until xlmedge_close. Strings returned through `char **`
  *     are the caller's, freed with xlmedge_free. Static strings (version, info, status names)
  *     live as long as the library.
- *   - The model file is memory-mapped and read in place: it must stay unchanged while the model is
- *     open. Truncating it underneath kills the process with SIGBUS (as with llama.cpp); overwrite
- *     models by writing a new file and renaming it, as xlmedge-weights pack does.
+ *   - The model file is memory-mapped, not read (as llama.cpp maps its models): it must stay
+ *     unchanged while the model is open. Truncating it or writing into it in place is undefined
+ *     behaviour; a read past its new end raises SIGBUS, which ends the process. Replace a model file
+ *     by writing a new file and renaming it over the old one (xlmedge-weights pack does so): an open
+ *     model keeps the old one.
  *   - A model whose weights hold NaN or infinity makes fill-mask fail with XLMEDGE_ERROR_MODEL_FILE
  *     ("the model produced non-finite logits ...") rather than rank NaNs.
  */

@@ -31,7 +31,7 @@ internal static class TestModels
     {
         string suffix = matrixType == GgufTensorType.I8 ? "-q8" : "";
         string output = Path.Combine(Folder, fixture.Replace(Path.DirectorySeparatorChar, '-') + suffix + ".gguf");
-        int exit = PackCommand.Run(Path.Combine(Fixtures.Root, fixture), output, matrixType, TextWriter.Null, TextWriter.Null);
+        int exit = PackCommand.Run(new PackOptions(Path.Combine(Fixtures.Root, fixture), output, matrixType, Name: Path.GetFileName(fixture)), TextWriter.Null, TextWriter.Null);
         if (exit != 0)
             throw new InvalidOperationException($"packing {fixture} failed with exit code {exit}");
         return output;

@@ -44,6 +44,8 @@ internal interface IInt8Dot<TB, TAcc> where TB : struct where TAcc : struct
     static abstract bool OffsetsW { get; }
 }
 
+#if NET9_0_OR_GREATER
+// net8.0 has AvxVnni only as a preview feature: its builds run AVX-VNNI machines on the AVX2 path.
 /// <summary>
 /// AVX-VNNI: <c>vpdpbusd</c> multiplies unsigned by signed bytes and adds groups of four into int32 lanes,
 /// exactly (no intermediate saturation in the non-saturating form). w is made unsigned by flipping its
@@ -79,6 +81,7 @@ internal readonly struct VnniDot : IInt8Dot<Vector256<sbyte>, Vector256<int>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Sum(Vector256<int> acc) => Vector256.Sum(acc);
 }
+#endif
 
 /// <summary>
 /// AVX2: <c>vpmaddubsw</c> (unsigned x signed bytes, adjacent pairs summed into int16 with saturation) then

@@ -224,11 +224,19 @@ internal static class Int8Linear
             Stride = stride,
         };
         var quantize = new QuantizeJob { X = x, K = K, T = T, Q = quantized };
+#if NET9_0_OR_GREATER
         pool.For((T + QuantizeTokens - 1) / QuantizeTokens, ref quantize);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = (T + QuantizeTokens - 1) / QuantizeTokens; item < items; item++)
+            quantize.Execute(item, 0);
+#endif
 
         switch (path)
         {
+#if NET9_0_OR_GREATER
             case Int8Path.AvxVnni: Gemm<VnniDot, Vector256<sbyte>, Vector256<int>>(pool, quantized, T, K, N, count, a, b, c, activation, path); break;
+#endif
             case Int8Path.Avx2: Gemm<Avx2Dot, Vector256<sbyte>, Vector256<int>>(pool, quantized, T, K, N, count, a, b, c, activation, path); break;
             case Int8Path.Avx512BW: Gemm<Avx512Dot, Vector512<sbyte>, Vector512<int>>(pool, quantized, T, K, N, count, a, b, c, activation, path); break;
             case Int8Path.ArmDot: Gemm<ArmDot, Vector128<sbyte>, Vector128<int>>(pool, quantized, T, K, N, count, a, b, c, activation, path); break;
@@ -249,7 +257,13 @@ internal static class Int8Linear
             X = x, T = T, K = K, N = N, A = a, B = b, C = c, Activation = activation, Width = Int8Paths.FloatWidth(path),
             RowsPerItem = rowsPerItem, ItemsPerProjection = (N + rowsPerItem - 1) / rowsPerItem,
         };
+#if NET9_0_OR_GREATER
         pool.For(count * job.ItemsPerProjection, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = count * job.ItemsPerProjection; item < items; item++)
+            job.Execute(item, 0);
+#endif
     }
 
     /// <summary>W rows per tile.</summary>

@@ -27,8 +27,8 @@ internal enum Int8Path
 /// narrows the int8 kernels too: <c>vector256</c> picks AVX-VNNI or AVX2, <c>vector128</c> the 128-bit paths).
 /// </summary>
 /// <remarks>
-/// .NET 10 exposes 256-bit <c>vpdpbusd</c> (<see cref="AvxVnni"/>) but no 512-bit VNNI: <c>Avx512Vnni</c> does
-/// not exist, <see cref="Avx10v1"/> has no dot-product instructions, and <see cref="AvxVnniInt8"/> (signed x
+/// .NET 10 exposes 256-bit <c>vpdpbusd</c> (<c>AvxVnni</c>) but no 512-bit VNNI: <c>Avx512Vnni</c> does
+/// not exist, <c>Avx10v1</c> has no dot-product instructions, and <c>AvxVnniInt8</c> (signed x
 /// signed <c>vpdpbssd</c>, Arrow Lake and AVX10.2 CPUs) is not reported by this project's AMD EPYC (Zen 5).
 /// Where AVX-512BW and AVX-VNNI both exist, AVX-VNNI runs: see <see cref="Preferred"/>.
 /// </remarks>
@@ -51,7 +51,9 @@ internal static class Int8Paths
         Int8Path.Vector128 => Vector128.IsHardwareAccelerated && (Ssse3.IsSupported || AdvSimd.Arm64.IsSupported),
         Int8Path.ArmDot => AdvSimd.Arm64.IsSupported && Dp.IsSupported,
         Int8Path.Avx2 => Vector256.IsHardwareAccelerated && Avx2.IsSupported,
+#if NET9_0_OR_GREATER
         Int8Path.AvxVnni => Vector256.IsHardwareAccelerated && Avx2.IsSupported && AvxVnni.IsSupported,
+#endif
         Int8Path.Avx512BW => Vector512.IsHardwareAccelerated && Avx512BW.IsSupported,
         _ => false,
     };

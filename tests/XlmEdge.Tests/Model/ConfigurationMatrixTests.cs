@@ -116,6 +116,23 @@ public sealed class ConfigurationMatrixTests : IDisposable
     }
 
     [Fact]
+    public void LanguageIdsOfConfigAndTokenizerConfigMustAgree()
+    {
+        var geometry = new XlmGeometry(1786, 16, 2, 1, 2, true, 64, 1e-12f, false);
+        string checkpoint = RandomCheckpoint.Create(_dir.Path, "swapped", geometry, ["de", "en"], false, 6);
+        File.WriteAllText(Path.Combine(checkpoint, "tokenizer_config.json"), "{\"do_lowercase_and_remove_accent\": true, \"lang2id\": {\"en\": 0, \"de\": 1}}");
+        var r = Tool.Run("pack", checkpoint, "-o", _dir.File("x.gguf"));
+        Assert.Contains("different ids", r.SingleError(), StringComparison.Ordinal);
+
+        // Names in tokenizer_config.json only are read from there, ids and all.
+        File.WriteAllText(Path.Combine(checkpoint, "config.json"), File.ReadAllText(Path.Combine(checkpoint, "config.json"))
+            .Replace(",\"lang2id\":{\"de\":0,\"en\":1},\"id2lang\":{\"0\":\"de\",\"1\":\"en\"}", "", StringComparison.Ordinal));
+        Tool.Pack(checkpoint, _dir.File("y.gguf"));
+        using var model = XlmModel.Load(_dir.File("y.gguf"));
+        Assert.Equal(["en", "de"], model.Config.Languages);
+    }
+
+    [Fact]
     public void SeveralLanguagesWithoutNamesAreRefused()
     {
         var geometry = new XlmGeometry(1786, 16, 2, 1, 3, true, 64, 1e-12f, false);

@@ -46,15 +46,19 @@ internal static class WeightsTool
     {
         public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-        /// <summary>Asserts exit 1 with exactly one "error: " line (notes before it are allowed) and returns it.</summary>
+        /// <summary>
+        /// Asserts the failure contract: exit 1, stderr exactly one "error: " line (no notes or
+        /// progress before it), no stdout, no exception text; returns the line.
+        /// </summary>
         public string SingleError()
         {
             Assert.True(ExitCode == 1, $"expected exit 1, got {ExitCode}; stderr: {Stderr}");
-            var errors = StderrLines.Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToList();
-            Assert.Single(errors);
-            Assert.StartsWith("error: ", StderrLines[^1]);
+            var line = Assert.Single(Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("error: ", line);
+            Assert.DoesNotContain("internal error", line);
             Assert.DoesNotContain("   at ", Stderr);
-            return errors[0];
+            Assert.Equal("", Stdout);
+            return line;
         }
     }
 

@@ -14,7 +14,7 @@ namespace XlmEdge.WeightsTool.Checkpoints;
 /// </summary>
 internal sealed record HfConfig(
     XlmGeometry Geometry, bool GeluActivation, bool SinusoidalEmbeddings, SpecialTokenIds Specials,
-    string[] Languages, bool DoLowercaseAndRemoveAccent)
+    string[] Languages, bool DoLowercaseAndRemoveAccent, string? NameOrPath)
 {
     private const long MaxJsonBytes = 16L << 20;
 
@@ -47,8 +47,12 @@ internal sealed record HfConfig(
         if (causal && !Bool(c, Hf(GeometryField.IsCausal), false))
             note("note: packing a causal language model (--causal); config.json does not say \"causal\": true");
 
-        string[]? languages = ReadLanguages(c, "config.json", geometry.LanguageCount)
-            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount));
+        string[]? languages = ReadLanguages(c, "config.json", geometry.LanguageCount);
+        string[]? tokenizerLanguages = tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount);
+        // HF users take language ids from the tokenizer and the model embeds them: the two must agree.
+        if (languages is not null && tokenizerLanguages is not null && !languages.SequenceEqual(tokenizerLanguages))
+            throw new ModelFileException($"config.json ({string.Join(", ", languages)}) and tokenizer_config.json ({string.Join(", ", tokenizerLanguages)}) give the languages different ids");
+        languages ??= tokenizerLanguages;
         if (languages is null)
         {
             // xlm-mlm-en-2048 names no language: HF tokenizes its text as English, the tokenizer's default.
@@ -70,7 +74,8 @@ internal sealed record HfConfig(
             Bool(c, "sinusoidal_embeddings", false),
             new SpecialTokenIds(Id(c, "bos_index", 0), Id(c, "eos_index", 1), Id(c, "pad_index", 2), Id(c, "unk_index", 3), Id(c, "mask_index", 5)),
             languages,
-            lowerTokenizer ?? lowerConfig ?? true);
+            lowerTokenizer ?? lowerConfig ?? true,
+            OptionalString(c, "_name_or_path"));
     }
 
     private static string Hf(GeometryField field) => XlmGeometry.HfName(field);
@@ -78,25 +83,15 @@ internal sealed record HfConfig(
     internal static JsonDocument? ParseJsonObject(string path, bool required)
     {
         string name = Path.GetFileName(path);
-        if (!File.Exists(path))
-            return required ? throw new ModelFileException($"{name} not found in {Path.GetDirectoryName(path)}") : null;
-        var info = new FileInfo(path);
-        if (info.Length > MaxJsonBytes)
-            throw new ModelFileException($"{name}: {info.Length} bytes is more than a config file can plausibly be");
-        try
+        if (!required && !File.Exists(path) && !Directory.Exists(path))
+            return null;
+        var doc = InputFiles.ParseJson(InputFiles.ReadLimited(path, MaxJsonBytes, "a config file"), name, maxDepth: 32);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
         {
-            var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 32 });
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                doc.Dispose();
-                throw new ModelFileException($"{name}: not a JSON object");
-            }
-            return doc;
+            doc.Dispose();
+            throw new ModelFileException($"{name}: not a JSON object");
         }
-        catch (JsonException e)
-        {
-            throw new ModelFileException($"{name}: invalid JSON ({OneLine(e.Message)})");
-        }
+        return doc;
     }
 
     private static string[]? ReadLanguages(JsonElement root, string file, int nLangs)
@@ -173,6 +168,16 @@ internal sealed record HfConfig(
         return v.GetDouble();
     }
 
+    private static string? OptionalString(JsonElement root, string key)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            return null;
+        if (v.ValueKind != JsonValueKind.String)
+            throw new ModelFileException($"config.json: {key} is not a string");
+        string value = v.GetString()!;
+        return value.Length == 0 ? null : value;
+    }
+
     private static bool Bool(JsonElement root, string key, bool fallback) =>
         OptionalBool(root, key, "config.json") ?? fallback;
 
@@ -187,6 +192,4 @@ internal sealed record HfConfig(
             _ => throw new ModelFileException($"{file}: {key} is not true or false"),
         };
     }
-
-    internal static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }

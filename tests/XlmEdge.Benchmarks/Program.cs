@@ -10,6 +10,7 @@ namespace XlmEdge.Benchmarks;
 ///   engine NAME    child: one engine's sweep over a cases file
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
 ///   tokenizer MODEL.gguf   tokenizer throughput (tokens/s, MB/s) on English and French text, one thread
+///   accuracy Q8.gguf REF.gguf   q8 mask predictions against the fp16 packing (top-1, top-5, logit error, KL)
 ///   kernels        Linear throughput at the enfr-1024 shapes, fp16 and fp32 weights (--threads N, --tokens 8,16,128)
 /// </summary>
 internal static class Program
@@ -28,7 +29,8 @@ internal static class Program
                 "ort-cold" => RunOrtCold(options),
                 "tokenizer" => RunTokenizer(options),
                 "kernels" => RunKernels(options),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, or --smoke)"),
+                "accuracy" => Q8Accuracy.Run(options, Console.Out),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, accuracy, or --smoke)"),
             };
         }
         catch (UsageException e)

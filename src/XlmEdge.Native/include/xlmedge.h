@@ -102,7 +102,7 @@ typedef struct xlmedge_candidate {
  * return it is the number of bytes this library filled (later versions may add fields at the end). */
 typedef struct xlmedge_model_info {
     uint32_t size;
-    const char *weight_type;    /* "f16" or "f32"; owned by the model */
+    const char *weight_type;    /* "f16", "f32" or "q8"; owned by the model */
     int32_t vocab_size;
     int32_t embedding_length;
     int32_t block_count;

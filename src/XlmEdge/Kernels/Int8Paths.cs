@@ -59,9 +59,9 @@ internal static class Int8Paths
     };
 
     /// <summary>
-    /// The fastest supported path no wider than <paramref name="width"/>. AVX-VNNI before AVX-512BW: one
-    /// <c>vpdpbusd</c> does 32 multiply-adds where AVX-512BW needs a sign fix-up, <c>vpmaddubsw</c>, <c>vpmaddwd</c>
-    /// and an add for 64 (docs/benchmarks.md, "q8 kernels", measures both).
+    /// The fastest supported path no wider than <paramref name="width"/>. AVX-VNNI before AVX-512BW by
+    /// instruction count: one <c>vpdpbusd</c> does 32 multiply-adds where AVX-512BW needs a sign fix-up,
+    /// <c>vpmaddubsw</c>, <c>vpmaddwd</c> and an add for 64 (not yet timed against each other: issue #12).
     /// </summary>
     public static Int8Path Preferred(SimdPath width)
     {

@@ -67,8 +67,16 @@ public sealed partial class XlmModel : IDisposable
     /// <summary>The model's tokenizer (vocabulary and merges come from the same file).</summary>
     public XlmTokenizer Tokenizer { get; }
 
-    /// <summary>How the file stores the weight matrices: <c>f16</c> or <c>f32</c>.</summary>
-    public string WeightType => _weights.WordEmbeddings.IsHalf ? "f16" : "f32";
+    /// <summary>
+    /// How the file stores the weight matrices: <c>f16</c>, <c>f32</c> or <c>q8</c> (int8 with a scale per row,
+    /// run by the int8 kernels on <see cref="XlmRuntime.Int8Path"/>).
+    /// </summary>
+    public string WeightType => _weights.WordEmbeddings.Type switch
+    {
+        Model.WeightType.F16 => "f16",
+        Model.WeightType.Q8 => "q8",
+        _ => "f32",
+    };
 
     /// <summary>The preset whose generated, unrolled forward runs this model; null when the generic forward does.</summary>
     internal XlmPreset? GeneratedForward => _encoder.GeneratedPreset;

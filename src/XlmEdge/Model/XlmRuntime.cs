@@ -21,4 +21,11 @@ public static class XlmRuntime
     /// they were compiled for allow; the environment variable <c>XLMEDGE_SIMD</c> can force a narrower one.
     /// </summary>
     public static string SimdPath { get; } = CpuFeatures.Name(CpuFeatures.Selected);
+
+    /// <summary>
+    /// The int8 dot-product path of q8 models in this process: <c>"avx-vnni"</c>, <c>"avx512bw"</c>, <c>"avx2"</c>,
+    /// <c>"arm-dotprod"</c>, <c>"ssse3"</c>, <c>"advsimd"</c> or <c>"scalar"</c>: the fastest the CPU has within
+    /// <see cref="SimdPath"/>'s width (so <c>XLMEDGE_SIMD</c> narrows it too).
+    /// </summary>
+    public static string Int8Path { get; } = Int8Paths.Name(Int8Paths.Selected);
 }

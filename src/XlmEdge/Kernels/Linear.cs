@@ -55,6 +55,21 @@ internal static partial class Linear
     /// <summary>Below this max |x| the fp16 paths widen W unscaled and scale x by 2^112 instead (x·2^112 stays finite).</summary>
     internal const float UnscaledLimit = 65536f;
 
+    /// <summary>
+    /// The kernel a Linear over fp16 weights runs for <paramref name="T"/> tokens on <paramref name="path"/>, as
+    /// benchmark reports name it (they must say what ran). Follows the choices of <see cref="Dispatch"/> and the GEMM job.
+    /// </summary>
+    internal static string KernelName(SimdPath path, int T)
+    {
+        if (path == SimdPath.Scalar)
+            return "scalar loops";
+        int lanes = path switch { SimdPath.Vector512 => Vector512<float>.Count, SimdPath.Vector256 => Vector256<float>.Count, _ => Vector128<float>.Count };
+        string tile = $"{Rows}x2 tile of {lanes}-float vectors ({2 * Rows} accumulators)";
+        if (T < GemvTokens)
+            return $"GEMV, {lanes}-float vectors";
+        return T <= 2 * lanes ? $"single-panel {tile}, next K-slice widened in the kernel" : $"GEMM {tile}";
+    }
+
     /// <summary>How the fp16 kernels widen W, chosen per call and fixed at JIT time through a type argument.</summary>
     private interface IHalfWidening
     {

@@ -35,6 +35,14 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void UseGeneratedForwardFalseTakesTheGenericForwardOnAPresetGeometry()
+    {
+        using var model = XlmModel.Load(TestModels.TinyEnfrPath, new XlmModelOptions { UseGeneratedForward = false });
+        Assert.Null(model.GeneratedForward);
+        Assert.Same(XlmPresets.TinyEnfr, XlmPresets.Find(model.Config));
+    }
+
+    [Fact]
     public void OtherGeometryTakesTheGenericForward()
     {
         using var model = XlmModel.Load(TestModels.OtherGeometryPath);

@@ -75,12 +75,6 @@ internal sealed class BenchReport
         return Math.Max(compute, memory) * 1e3;
     }
 
-    /// <summary>Which Linear kernel runs at each of the run's token counts, as the runtime names it.</summary>
-    private string KernelsByTokens() =>
-        string.Join("; ", Cases.Select(c => c.Tokens).Distinct().Order()
-            .GroupBy(t => Linear.KernelName(XlmEdgePath, t))
-            .Select(g => $"T = {string.Join(", ", g)}: {g.Key}"));
-
     public string Markdown()
     {
         var md = new StringBuilder();
@@ -140,7 +134,8 @@ internal sealed class BenchReport
         md.AppendLine($"- {Machine.DotNet}; ONNX Runtime {OrtVersion}");
         if (Torch is { } t)
             md.AppendLine($"- PyTorch {t.Version}, BLAS: {t.Blas}");
-        md.AppendLine($"- XlmEdge runs SIMD path {CpuFeatures.Name(XlmEdgePath)}; Linear kernels with fp16 weights: {KernelsByTokens()}");
+        if (Engines.TryGetValue("xlmedge", out var xlmedge))
+            md.AppendLine($"- XlmEdge, as its engine process reported it: {xlmedge.Runtime}");
         md.AppendLine($"- FMA peak (12 independent FMA chains per thread, registers only, best of 5): " +
             string.Join("; ", Fma.Select(r => $"{CpuFeatures.Name(r.Path)} {r.OneCoreGflops:F0} GFLOP/s on one core, {r.AllThreadsGflops:F0} on {r.Threads} threads")));
         md.AppendLine($"- memory read bandwidth: {BandwidthSingleGBps:F1} GB/s on 1 thread, {BandwidthAllGBps:F1} GB/s on {Threads}");
@@ -156,21 +151,21 @@ internal sealed class BenchReport
         var library = Artefacts.FirstOrDefault(a => a.Name == "library" && a.Succeeded);
         var calls = Artefacts.Where(a => a.Succeeded).Select(a => a.RoundTripMs.Length).DefaultIfEmpty(0).Max();
         md.AppendLine($"The artefacts users run: fill-mask on \"{BenchmarkRun.ArtefactText}\" (T = 21 with <s> and </s>; text in, top 5 out), " +
-            $"{calls} calls each after 3 s of warm-up, one call at a time round robin, {Threads} threads. Round trip: from writing the request line to reading the answer line.");
+            $"up to {calls} calls each after 3 s of warm-up (an artefact stops after 60 s of calls), one call at a time round robin, {Threads} threads. Round trip: from writing the request line to reading the answer line.");
         md.AppendLine();
-        md.AppendLine("| artefact | round trip, median / p90 (ms) | inside the call, median (ms) | / library |");
-        md.AppendLine("| --- | ---: | ---: | ---: |");
+        md.AppendLine("| artefact | calls | round trip, median / p90 (ms) | inside the call, median (ms) | / library |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: |");
         foreach (var a in Artefacts)
         {
             if (!a.Succeeded)
             {
-                md.AppendLine($"| {a.What} | failed: {a.Error} | - | - |");
+                md.AppendLine($"| {a.What} | - | failed: {a.Error} | - | - |");
                 continue;
             }
             var median = Stats.Median(a.RoundTripMs);
             var inside = a.InsideMs.Length > 0 ? F(Stats.Median(a.InsideMs)) : "-";
             var ratio = library is null ? "-" : (median / Stats.Median(library.RoundTripMs)).ToString("F2", CultureInfo.InvariantCulture) + "x";
-            md.AppendLine($"| {a.What} | {F(median)} / {F(Stats.P90(a.RoundTripMs))} | {inside} | {ratio} |");
+            md.AppendLine($"| {a.What} | {a.RoundTripMs.Length} | {F(median)} / {F(Stats.P90(a.RoundTripMs))} | {inside} | {ratio} |");
         }
         md.AppendLine();
     }
@@ -271,7 +266,6 @@ internal sealed class BenchReport
         w.WriteNumber("read_bandwidth_gbps_1_thread", Math.Round(BandwidthSingleGBps, 2));
         w.WriteNumber("read_bandwidth_gbps_all_threads", Math.Round(BandwidthAllGBps, 2));
         w.WriteString("xlmedge_simd_path", CpuFeatures.Name(XlmEdgePath));
-        w.WriteString("xlmedge_linear_kernels", KernelsByTokens());
         w.WriteStartObject("fma_peak_gflops");
         foreach (var r in Fma)
         {

@@ -110,6 +110,13 @@ internal sealed class BenchmarkRun
         return Publish(report, failures);
     }
 
+    /// <summary>The artefact timings alone (mode <c>artefacts</c>, same options as a run): for looking into one artefact's cost.</summary>
+    public int RunArtefacts()
+    {
+        var results = MeasureArtefacts();
+        return results.All(r => r.Succeeded) && results.Select(r => r.Top1).Distinct().Count() == 1 ? 0 : 1;
+    }
+
     private int Publish(BenchReport report, List<string> failures)
     {
         var markdown = report.Markdown();

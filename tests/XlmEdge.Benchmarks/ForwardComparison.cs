@@ -29,8 +29,8 @@ internal static class ForwardComparison
         var random = new Random(1);
         foreach (int t in tokenCounts)
         {
-            var ids = BenchCase.FillMaskChecks(generated.Config.VocabularySize, random.Next(), (t, 1))[0].Ids[0];
-            var hidden = new float[t * generated.Config.EmbeddingDimension];
+            var ids = BenchCase.FillMaskChecks(generated.Config.Geometry.VocabularySize, random.Next(), (t, 1))[0].Ids[0];
+            var hidden = new float[t * generated.Config.Geometry.EmbeddingDimension];
             void Call(XlmModel model) => model.EncodeIds(ids, BenchCase.LanguageId, hidden);
 
             // Warm-up: tiered JIT reaches its final code for both models' calls.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using XlmEdge.Kernels;
 
 namespace XlmEdge.Benchmarks;
@@ -98,29 +99,18 @@ internal static class KernelThroughput
     }
 
     /// <summary>
-    /// The GEMM micro-kernel of the SIMD path the process runs (<see cref="CpuFeatures.Selected"/>) alone on one
-    /// thread with hot operands (one 6 × 256 slice of widened W and one 256 × 2·lanes token panel, in L1): how
-    /// close the kernel's code comes to the core's FMA peak at that width, measured here too, apart from
-    /// everything around it.
+    /// The GEMM micro-kernel alone on one thread with hot operands (one 6 × 256 slice of widened W and one
+    /// 256 × 16 token panel, in L1): how close the kernel's code comes to the core's FMA peak (2 FMAs of
+    /// 8 lanes per cycle), apart from everything around it.
     /// </summary>
     private static void MicroKernelRate(Random random, TextWriter output)
     {
-        var path = CpuFeatures.Selected;
-        Action<float[], float[], float[], int> kernel;
-        switch (path)
-        {
-            case SimdPath.Vector512: kernel = Kernel<Simd512, Vector512<float>>; break;
-            case SimdPath.Vector256: kernel = Kernel<Simd256, Vector256<float>>; break;
-            case SimdPath.Vector128: kernel = Kernel<Simd128, Vector128<float>>; break;
-            default:
-                output.WriteLine("micro-kernel: none on the scalar path");
-                return;
-        }
-        const int Kc = 256, Calls = 20000;
-        int width = 2 * path switch { SimdPath.Vector512 => 16, SimdPath.Vector256 => 8, _ => 4 };
-        var w = new float[MicroKernels.Rows * Kc];
-        var panel = new float[Kc * width];
-        var yt = new float[MicroKernels.Rows * width];
+        if (!Avx2.IsSupported || !Fma.IsSupported)
+            return;
+        const int Kc = 256, Width = 16, Calls = 20000;
+        var w = new float[6 * Kc];
+        var panel = new float[Kc * Width];
+        var yt = new float[6 * Width];
         for (int i = 0; i < w.Length; i++)
             w[i] = random.NextSingle();
         for (int i = 0; i < panel.Length; i++)
@@ -129,19 +119,12 @@ internal static class KernelThroughput
         for (int round = 0; round < 15; round++)
         {
             long start = Stopwatch.GetTimestamp();
-            kernel(w, panel, yt, Calls);
+            for (int i = 0; i < Calls; i++)
+                MicroKernels.Kernel6x2<Simd256, Vector256<float>>(ref w[0], Kc, 6, ref panel[0], Kc, ref yt[0], Width, accumulate: false);
             best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        double gflops = 2.0 * MicroKernels.Rows * Kc * width * Calls / best / 1e9;
-        string peak = FmaPeak.IsMeasurable(path) ? $"; this core's FMA peak at that width: {FmaPeak.Gflops(path, 1):F1} GFLOP/s" : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"micro-kernel {Linear.KernelName(path, int.MaxValue)} on {CpuFeatures.Name(path)}, one thread, operands in L1: {gflops:F1} GFLOP/s (best of 15 rounds){peak}"));
-
-        static void Kernel<TS, TVec>(float[] w, float[] panel, float[] yt, int calls) where TS : struct, ISimd<TVec> where TVec : struct
-        {
-            for (int i = 0; i < calls; i++)
-                MicroKernels.Kernel6x2<TS, TVec>(ref w[0], Kc, MicroKernels.Rows, ref panel[0], Kc, ref yt[0], 2 * TS.Count, accumulate: false);
-        }
+            $"micro-kernel 6x2 (AVX2), one thread, operands in L1: {2.0 * 6 * Kc * Width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
     }
 
     /// <summary>The fill-mask output layer at one mask: [1, d] × E^T over the whole vocabulary (memory-bound).</summary>

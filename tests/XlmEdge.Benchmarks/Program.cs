@@ -6,6 +6,7 @@ namespace XlmEdge.Benchmarks;
 /// <summary>
 /// Entry point. Modes:
 ///   run (default)  the full comparison (run-benchmarks.sh passes every path)
+///   artefacts      only the per-call timings of the artefacts users run (the run's --gguf, --xlmedge-cli, ... options)
 ///   --smoke        tiny fixture model, XlmEdge against ONNX Runtime, one iteration; exit 1 on any failure
 ///   engine NAME    child: one engine's sweep over a cases file
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
@@ -27,6 +28,7 @@ internal static class Program
             return options.Mode switch
             {
                 "run" => new BenchmarkRun(options, Console.Error).Run(),
+                "artefacts" => new BenchmarkRun(options, Console.Error).RunArtefacts(),
                 "engine" => RunEngine(options),
                 "ort-cold" => RunOrtCold(options),
                 "tokenizer" => RunTokenizer(options),
@@ -110,6 +112,7 @@ internal static class Program
         if (forward is not ("generated" or "generic"))
             throw new UsageException($"--forward is generated or generic, not '{forward}'");
 
+        using var kernels = new KernelsThatRan();
         var start = Stopwatch.GetTimestamp();
         using IBenchEngine engine = name switch
         {
@@ -119,11 +122,11 @@ internal static class Program
             _ => throw new UsageException($"unknown engine '{name}'"),
         };
         var loadMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var result = EngineSweep.Run(engine, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
         var runtime = engine is XlmEdgeEngine xlmedge
-            ? xlmedge.Describe()
+            ? $"{xlmedge.Describe()}; kernels that ran: {string.Join(", ", kernels.Names)}"
             : $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}";
-        var result = EngineSweep.Run(engine, runtime, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
-        result.Write(options.Require("out"));
+        (result with { Runtime = runtime }).Write(options.Require("out"));
         return 0;
     }
 

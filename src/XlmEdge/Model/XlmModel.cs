@@ -20,7 +20,8 @@ public sealed class XlmModelOptions
 }
 
 /// <summary>
-/// An XLM masked-language model mapped from a GGUF file made by <c>xlmedge-weights pack</c>.
+/// An XLM model mapped from a GGUF file made by <c>xlmedge-weights pack</c>: a masked language
+/// model (fill-mask) or a causal one (<see cref="IsCausal"/>: generation and scoring).
 /// </summary>
 /// <remarks>
 /// Loading maps the file read-only and checks every tensor's name and shape; the weights are used
@@ -28,7 +29,7 @@ public sealed class XlmModelOptions
 /// concurrent calls are serialised, because each call already uses all <see cref="XlmModelOptions.Threads"/>.
 /// After the first call of a given size, a call allocates only the results it returns.
 /// </remarks>
-public sealed class XlmModel : IDisposable
+public sealed partial class XlmModel : IDisposable
 {
     /// <summary>Most masks one call may fill (over all inputs of a batch).</summary>
     public const int MaxMasksPerCall = 64;
@@ -80,9 +81,7 @@ public sealed class XlmModel : IDisposable
         var file = GgufFile.Open(path);
         try
         {
-            var config = XlmConfig.FromGguf(file);
-            var tokenizer = ModelFile.CreateTokenizer(file, config);
-            var weights = XlmWeights.Bind(file, config);
+            var (config, tokenizer, weights) = ModelFile.Open(file);
             return new XlmModel(file, config, tokenizer, weights, options);
         }
         catch (ModelFileException e)
@@ -145,9 +144,9 @@ public sealed class XlmModel : IDisposable
     {
         var tokenized = Tokenizer.Encode(text, language);
         int[] ids = [.. tokenized.Ids];
-        var hidden = new float[ids.Length * Config.EmbeddingDimension];
+        var hidden = new float[ids.Length * Config.Geometry.EmbeddingDimension];
         EncodeIds(ids, tokenized.LanguageId, hidden);
-        return new EncodedText(ids, Config.EmbeddingDimension, hidden);
+        return new EncodedText(ids, Config.Geometry.EmbeddingDimension, hidden);
     }
 
     /// <summary>Writes the final hidden states [inputIds.Length, d] of one input into <paramref name="hidden"/>; allocates nothing.</summary>
@@ -155,12 +154,20 @@ public sealed class XlmModel : IDisposable
     {
         CheckIds(inputIds, 0);
         CheckLanguage(languageId);
-        int d = Config.EmbeddingDimension;
+        int d = Config.Geometry.EmbeddingDimension;
         if (hidden.Length < inputIds.Length * d)
             throw new ArgumentException($"hidden needs {inputIds.Length * d} floats", nameof(hidden));
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Config.Geometry.IsCausal)
+            {
+                // each position sees itself and the positions before it (see XlmModel.Causal.cs)
+                var decoder = Decoder();
+                decoder.Reset();
+                decoder.Append(inputIds, languageId).CopyTo(hidden);
+                return;
+            }
             Span<int> lengths = [inputIds.Length];
             Span<int> languages = [languageId];
             _encoder.Encode(inputIds, lengths, languages).CopyTo(hidden);
@@ -183,8 +190,9 @@ public sealed class XlmModel : IDisposable
     private IReadOnlyList<FillMaskResult> Run(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int topK,
         Func<int, IReadOnlyList<string>>? tokens)
     {
+        RequireMasked();
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.VocabularySize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.Geometry.VocabularySize);
         if (inputs.Count == 0)
             return [];
         int total = 0, masks = 0;
@@ -215,7 +223,7 @@ public sealed class XlmModel : IDisposable
                 {
                     if (ids[p] != Config.MaskId)
                         continue;
-                    var rowLogits = logits.Slice(row * Config.VocabularySize, Config.VocabularySize);
+                    var rowLogits = logits.Slice(row * Config.Geometry.VocabularySize, Config.Geometry.VocabularySize);
                     predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK)));
                     row++;
                 }
@@ -228,6 +236,7 @@ public sealed class XlmModel : IDisposable
     /// <summary>The full logit rows [masks][V] of every mask, in input order (for tests and diagnostics).</summary>
     internal float[][] MaskLogits(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages)
     {
+        RequireMasked();
         int total = 0;
         for (int i = 0; i < inputs.Count; i++)
         {
@@ -238,7 +247,7 @@ public sealed class XlmModel : IDisposable
         lock (_gate)
         {
             var logits = EncodeAndProject(inputs, languages, total);
-            int v = Config.VocabularySize;
+            int v = Config.Geometry.VocabularySize;
             var rows = new float[logits.Length / v][];
             for (int m = 0; m < rows.Length; m++)
                 rows[m] = logits.Slice(m * v, v).ToArray();
@@ -275,12 +284,12 @@ public sealed class XlmModel : IDisposable
     /// <summary>logits[M, V] = hidden[mask rows] E^T + b: the output layer only where it is needed.</summary>
     private ReadOnlySpan<float> ProjectMasks(ReadOnlySpan<float> hidden, int maskCount)
     {
-        int d = Config.EmbeddingDimension;
+        int d = Config.Geometry.EmbeddingDimension;
         Grow(ref _maskHidden, maskCount * d);
-        Grow(ref _logits, maskCount * Config.VocabularySize);
+        Grow(ref _logits, maskCount * Config.Geometry.VocabularySize);
         for (int m = 0; m < maskCount; m++)
             hidden.Slice(_maskRows[m] * d, d).CopyTo(_maskHidden.AsSpan(m * d, d));
-        var logits = _logits.AsSpan(0, maskCount * Config.VocabularySize);
+        var logits = _logits.AsSpan(0, maskCount * Config.Geometry.VocabularySize);
         _weights.WordEmbeddings.Linear(_pool, _maskHidden.AsSpan(0, maskCount * d), maskCount, _weights.OutputBias.Span, logits);
         return logits;
     }
@@ -356,13 +365,13 @@ public sealed class XlmModel : IDisposable
     {
         if (ids.IsEmpty)
             throw new InvalidInputException($"input {index} is empty");
-        if (ids.Length > Config.ContextLength)
+        if (ids.Length > Config.Geometry.ContextLength)
             throw new InvalidInputException(
-                $"input {index} is {ids.Length} tokens long; the model takes at most {Config.ContextLength} tokens, <s> and </s> included");
+                $"input {index} is {ids.Length} tokens long; the model takes at most {Config.Geometry.ContextLength} tokens, <s> and </s> included");
         foreach (int id in ids)
         {
-            if ((uint)id >= (uint)Config.VocabularySize)
-                throw new InvalidInputException($"input {index} has token id {id}, outside the vocabulary of {Config.VocabularySize}");
+            if ((uint)id >= (uint)Config.Geometry.VocabularySize)
+                throw new InvalidInputException($"input {index} has token id {id}, outside the vocabulary of {Config.Geometry.VocabularySize}");
         }
     }
 

@@ -12,6 +12,13 @@
 #include <time.h>
 #include "xlmedge.h"
 
+/* The candidate's vocabulary id: `token` from ABI version 1 on (Hugging Face's names), `id` before. */
+#ifdef XLMEDGE_ABI_VERSION
+#define TOP_ID(c) ((c).token)
+#else
+#define TOP_ID(c) ((c).id)
+#endif
+
 static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -41,7 +48,7 @@ int main(int argc, char **argv) {
         int32_t status = xlmedge_fill_mask(model, line, argv[3], TOP_K, candidates, CAPACITY, &count);
         double ms = now_ms() - start;
         if (status == XLMEDGE_OK && count > 0)
-            printf("{\"ms\": %.4f, \"top1\": %d}\n", ms, candidates[0].id);
+            printf("{\"ms\": %.4f, \"top1\": %d}\n", ms, TOP_ID(candidates[0]));
         else
             printf("{\"error\": \"status %d\"}\n", status);
         fflush(stdout);

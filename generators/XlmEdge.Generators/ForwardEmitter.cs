@@ -22,6 +22,7 @@ internal static class ForwardEmitter
 
     public static string Forward(ModelPreset p)
     {
+        var g = p.Geometry;
         var w = new StringBuilder(Header);
         w.Append($$"""
 
@@ -29,23 +30,23 @@ internal static class ForwardEmitter
 
             /// <summary>
             /// The encoder blocks of <c>{{Xml(p.Name)}}</c> unrolled: one method per block, geometry as
-            /// constants (d {{p.EmbeddingDimension}}, {{p.Heads}} heads of {{p.HeadDimension}}, FFN {{p.FeedForwardDimension}}, {{p.Layers}} layers).
+            /// constants (d {{g.EmbeddingDimension}}, {{g.Heads}} heads of {{g.HeadDimension}}, FFN {{g.FeedForwardDimension}}, {{g.Layers}} layers).
             /// </summary>
             internal sealed class {{p.ClassName}}Forward : global::XlmEdge.Model.IEncoderBlocks
             {
-                public const int EmbeddingDimension = {{Int(p.EmbeddingDimension)}};
-                public const int Heads = {{Int(p.Heads)}};
-                public const int HeadDimension = {{Int(p.HeadDimension)}};
-                public const int FeedForwardDimension = {{Int(p.FeedForwardDimension)}};
-                public const int Layers = {{Int(p.Layers)}};
-                public const int VocabularySize = {{Int(p.VocabularySize)}};
-                public const int ContextLength = {{Int(p.ContextLength)}};
-                public const float LayerNormEpsilon = {{Float(p.LayerNormEpsilon)}};
+                public const int EmbeddingDimension = {{Int(g.EmbeddingDimension)}};
+                public const int Heads = {{Int(g.Heads)}};
+                public const int HeadDimension = {{Int(g.HeadDimension)}};
+                public const int FeedForwardDimension = {{Int(g.FeedForwardDimension)}};
+                public const int Layers = {{Int(g.Layers)}};
+                public const int VocabularySize = {{Int(g.VocabularySize)}};
+                public const int ContextLength = {{Int(g.ContextLength)}};
+                public const float LayerNormEpsilon = {{Float(g.LayerNormEpsilon)}};
 
                 private readonly global::XlmEdge.Kernels.WorkerPool _pool;
 
             """);
-        for (int i = 0; i < p.Layers; i++)
+        for (int i = 0; i < g.Layers; i++)
             w.Append($"    private readonly global::XlmEdge.Model.XlmBlock _block{i};\n");
         w.Append($$"""
 
@@ -56,7 +57,7 @@ internal static class ForwardEmitter
                     _pool = pool;
 
             """);
-        for (int i = 0; i < p.Layers; i++)
+        for (int i = 0; i < g.Layers; i++)
             w.Append($"        _block{i} = weights.Blocks[{i}];\n");
         w.Append($$"""
                 }
@@ -67,10 +68,10 @@ internal static class ForwardEmitter
                 {
 
             """);
-        for (int i = 0; i < p.Layers; i++)
+        for (int i = 0; i < g.Layers; i++)
             w.Append($"        Block{i}(a, tokens, lengths);\n");
         w.Append("    }\n");
-        for (int i = 0; i < p.Layers; i++)
+        for (int i = 0; i < g.Layers; i++)
         {
             w.Append($$"""
 
@@ -102,6 +103,7 @@ internal static class ForwardEmitter
             """);
         foreach (var p in presets)
         {
+            var g = p.Geometry;
             string hub = p.HubId is null ? "null" : Literal(p.HubId);
             string summary = $"<c>{Xml(p.Name)}</c>" + (p.HubId is null ? "" : $" (Hugging Face <c>{Xml(p.HubId)}</c>)")
                 + (p.Description.Length == 0 ? "." : $": {Xml(p.Description.TrimEnd('.'))}.");
@@ -109,8 +111,9 @@ internal static class ForwardEmitter
                         /// <summary>{{summary}}</summary>
                         public static XlmPreset {{p.ClassName}} { get; } = new(
                             name: {{Literal(p.Name)}}, hubId: {{hub}}, description: {{Literal(p.Description)}}, isTestFixture: {{Bool(p.IsTestFixture)}},
-                            vocabularySize: {{Int(p.VocabularySize)}}, embeddingDimension: {{Int(p.EmbeddingDimension)}}, layers: {{Int(p.Layers)}}, heads: {{Int(p.Heads)}},
-                            languages: {{Int(p.Languages)}}, useLanguageEmbeddings: {{Bool(p.UseLanguageEmbeddings)}}, contextLength: {{Int(p.ContextLength)}}, layerNormEpsilon: {{Float(p.LayerNormEpsilon)}});
+                            geometry: new XlmGeometry(vocabularySize: {{Int(g.VocabularySize)}}, embeddingDimension: {{Int(g.EmbeddingDimension)}}, layers: {{Int(g.Layers)}},
+                                heads: {{Int(g.Heads)}}, languageCount: {{Int(g.LanguageCount)}}, useLanguageEmbeddings: {{Bool(g.UsesLanguageEmbeddings)}},
+                                contextLength: {{Int(g.ContextLength)}}, layerNormEpsilon: {{Float(g.LayerNormEpsilon)}}, isCausal: {{Bool(g.IsCausal)}}));
 
 
                 """);

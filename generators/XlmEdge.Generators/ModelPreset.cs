@@ -8,8 +8,8 @@ using Microsoft.CodeAnalysis.Text;
 namespace XlmEdge.Generators;
 
 /// <summary>
-/// One model preset (a *.xlm.json file): the geometry of an XLM checkpoint in Hugging Face config.json
-/// names. FFN width is 4 x emb_dim, as Hugging Face's XLM hard-codes it.
+/// One model preset (a *.xlm.json file): a name and the geometry of an XLM checkpoint, in Hugging Face
+/// config.json names. The geometry type and its limits are the runtime's own (XlmGeometry.cs, linked).
 /// </summary>
 internal sealed record ModelPreset(
     string Path,
@@ -17,22 +17,8 @@ internal sealed record ModelPreset(
     string? HubId,
     string Description,
     bool IsTestFixture,
-    int VocabularySize,
-    int EmbeddingDimension,
-    int Layers,
-    int Heads,
-    int Languages,
-    bool UseLanguageEmbeddings,
-    int ContextLength,
-    float LayerNormEpsilon)
+    XlmGeometry Geometry)
 {
-    /// <summary>Same limits as the runtime's XlmConfig checks on a model file.</summary>
-    public const int MaxDimension = 1 << 16;
-    public const int MaxLayers = 1024;
-
-    public int HeadDimension => EmbeddingDimension / Heads;
-    public int FeedForwardDimension => 4 * EmbeddingDimension;
-
     /// <summary>Pascal-case identifier made from <see cref="Name"/>: "xlm-mlm-enfr-1024" -> "XlmMlmEnfr1024".</summary>
     public string ClassName => Identifier(Name);
 
@@ -85,33 +71,39 @@ internal static class PresetReader
         string? hubId = reader.String("hub_id", required: true, nullable: true);
         string description = reader.String("description", required: false) ?? "";
         bool isTestFixture = reader.Bool("test_fixture", required: false) ?? false;
-        int vocab = reader.Int("vocab_size", 1, int.MaxValue);
-        int d = reader.Int("emb_dim", 1, ModelPreset.MaxDimension);
-        int layers = reader.Int("n_layers", 1, ModelPreset.MaxLayers);
-        int heads = reader.Int("n_heads", 1, ModelPreset.MaxDimension);
-        int languages = reader.Int("n_langs", 1, ModelPreset.MaxDimension);
-        bool useLangEmb = reader.Bool("use_lang_emb", required: true) ?? false;
-        int context = reader.Int("max_position_embeddings", 1, ModelPreset.MaxDimension);
-        double eps = reader.Number("layer_norm_eps");
+        long? vocab = reader.Int(Hf(GeometryField.VocabularySize));
+        long? d = reader.Int(Hf(GeometryField.EmbeddingDimension));
+        long? layers = reader.Int(Hf(GeometryField.Layers));
+        long? heads = reader.Int(Hf(GeometryField.Heads));
+        long? languages = reader.Int(Hf(GeometryField.LanguageCount));
+        bool? useLangEmb = reader.Bool(Hf(GeometryField.UseLanguageEmbeddings), required: true);
+        long? context = reader.Int(Hf(GeometryField.ContextLength));
+        double? eps = reader.Number(Hf(GeometryField.LayerNormEpsilon));
+        bool causal = reader.Bool(Hf(GeometryField.IsCausal), required: false) ?? false;
 
         if (name is not null)
         {
             if (name.Length == 0 || !IsPresetName(name))
                 reader.Invalid("name", $"'{name}' must be letters, digits, '-', '_' or '.', starting with a letter or digit");
         }
-        if (reader.Has("emb_dim") && reader.Has("n_heads") && heads > 0 && d % heads != 0)
-            reader.Invalid("n_heads", $"{heads} does not divide emb_dim {d}");
-        if (reader.Has("emb_dim") && reader.Has("vocab_size") && (long)vocab * d > int.MaxValue)
-            reader.Invalid("vocab_size", $"{vocab} x emb_dim {d} exceeds {int.MaxValue} elements");
-        if (reader.Has("layer_norm_eps") && !(eps >= 0 && eps < 1))
-            reader.Invalid("layer_norm_eps", $"{eps.ToString("R", CultureInfo.InvariantCulture)} is outside [0, 1)");
+        XlmGeometry? geometry = null;
+        if (vocab is not null && d is not null && layers is not null && heads is not null && languages is not null
+            && useLangEmb is not null && context is not null && eps is not null)
+        {
+            var problems = new List<GeometryProblem>();
+            geometry = XlmGeometry.Create(vocab.Value, d.Value, layers.Value, heads.Value, languages.Value, useLangEmb.Value,
+                context.Value, eps.Value, causal, problems);
+            foreach (var problem in problems)
+                reader.Invalid(Hf(problem.Field), problem.Message);
+        }
 
-        if (reader.Diagnostics.Count > 0 || name is null)
+        if (reader.Diagnostics.Count > 0 || name is null || geometry is null)
             return new PresetParseResult(null, new EquatableArray<DiagnosticInfo>(reader.Diagnostics.ToArray()));
-        return new PresetParseResult(
-            new ModelPreset(path, name, hubId, description, isTestFixture, vocab, d, layers, heads, languages, useLangEmb, context, (float)eps),
+        return new PresetParseResult(new ModelPreset(path, name, hubId, description, isTestFixture, geometry),
             EquatableArray<DiagnosticInfo>.Empty);
     }
+
+    private static string Hf(GeometryField field) => XlmGeometry.HfName(field);
 
     private static bool IsPresetName(string name)
     {
@@ -133,8 +125,6 @@ internal static class PresetReader
     private sealed class FieldReader(string path, string file, SourceText text, Dictionary<string, JsonMember> members)
     {
         public List<DiagnosticInfo> Diagnostics { get; } = [];
-
-        public bool Has(string field) => members.ContainsKey(field) && !Diagnostics.Exists(d => d.Arg1 == field);
 
         public string? String(string field, bool required, bool nullable = false)
         {
@@ -167,31 +157,30 @@ internal static class PresetReader
             };
         }
 
-        public int Int(string field, int min, int max)
+        /// <summary>An integer field (range checks are the geometry's); null when missing or not an integer.</summary>
+        public long? Int(string field)
         {
             if (!members.TryGetValue(field, out var m))
-                return Bad<int>(field, "is missing");
+                return Bad<long?>(field, "is missing");
             if (m.Kind != JsonKind.Number || !long.TryParse(m.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value))
             {
                 // A number too long for a long is still an integer, just out of range.
                 bool integral = m.Kind == JsonKind.Number && m.Text.IndexOfAny(['.', 'e', 'E']) < 0;
                 return integral
-                    ? InvalidAt<int>(field, $"{m.Text} is outside {min} to {max}", m)
-                    : Bad<int>(field, "must be an integer", m);
+                    ? InvalidAt<long?>(field, $"{m.Text} is too large", m)
+                    : Bad<long?>(field, "must be an integer", m);
             }
-            if (value < min || value > max)
-                return InvalidAt<int>(field, $"{value} is outside {min} to {max}", m);
-            return (int)value;
+            return value;
         }
 
-        public double Number(string field)
+        public double? Number(string field)
         {
             if (!members.TryGetValue(field, out var m))
-                return Bad<double>(field, "is missing");
+                return Bad<double?>(field, "is missing");
             if (m.Kind != JsonKind.Number
                 || !double.TryParse(m.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
                 || double.IsInfinity(value))
-                return Bad<double>(field, "must be a finite number", m);
+                return Bad<double?>(field, "must be a finite number", m);
             return value;
         }
 

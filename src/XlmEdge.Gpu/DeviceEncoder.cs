@@ -13,7 +13,7 @@ namespace XlmEdge.Gpu;
 /// </summary>
 internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanaged where TE : struct, IWeightElement<TW>
 {
-    private readonly XlmConfig _config;
+    private readonly XlmGeometry _geometry;
     private readonly DeviceMemory _memory;
     private readonly DeviceOps<TW, TE> _ops;
     private readonly IDeviceGemm<TW> _gemm;
@@ -27,14 +27,14 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
 
     public long Launches => _ops.Launches + (_gemm is CuBlasGemm blas ? blas.Launches : 0);
 
-    public DeviceEncoder(XlmConfig config, DeviceMemory memory, DeviceOps<TW, TE> ops, IDeviceGemm<TW> gemm, DeviceWeights<TW> weights, string device)
+    public DeviceEncoder(XlmGeometry geometry, DeviceMemory memory, DeviceOps<TW, TE> ops, IDeviceGemm<TW> gemm, DeviceWeights<TW> weights, string device)
     {
-        _config = config;
+        _geometry = geometry;
         _memory = memory;
         _ops = ops;
         _gemm = gemm;
         _weights = weights;
-        _a = new DeviceActivations(memory, config);
+        _a = new DeviceActivations(memory, geometry);
         Description = $"{device}; GEMM: {gemm.Name}";
     }
 
@@ -45,7 +45,7 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
     public void Run(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, ReadOnlySpan<int> rows,
         Span<float> hidden, Span<float> logits)
     {
-        int d = _config.EmbeddingDimension, batch = lengths.Length, masks = rows.Length;
+        int d = _geometry.EmbeddingDimension, batch = lengths.Length, masks = rows.Length;
         int tmax = 0;
         foreach (int n in lengths)
             tmax = Math.Max(tmax, n);
@@ -61,7 +61,7 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
         // x = LN_emb(E_word[ids] + E_pos + E_lang); x *= pad_mask
         _ops.Embed(_a.Ids(tokens), _a.Lengths(batch), _a.Languages(batch), w.WordEmbeddings.View, w.PositionEmbeddings.View,
             w.LanguageEmbeddings?.View, x, batch, tmax, d);
-        _ops.AddNormalize(x, null, w.EmbeddingNormWeight, w.EmbeddingNormBias, _a.Lengths(batch), tmax, tokens, d, _config.LayerNormEpsilon);
+        _ops.AddNormalize(x, null, w.EmbeddingNormWeight, w.EmbeddingNormBias, _a.Lengths(batch), tmax, tokens, d, _geometry.LayerNormEpsilon);
         Profile?.Mark("embeddings + layer norm");
 
         foreach (var b in w.Blocks)
@@ -75,7 +75,7 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
             var deviceLogits = _a.Logits(masks);
             _gemm.Linear(selected, masks, w.WordEmbeddings, w.OutputBias, deviceLogits, gelu: false);
             Profile?.Mark("output layer at the rows");
-            deviceLogits.CopyToCPU(ref MemoryMarshal.GetReference(logits), (long)masks * _config.VocabularySize);
+            deviceLogits.CopyToCPU(ref MemoryMarshal.GetReference(logits), (long)masks * _geometry.VocabularySize);
         }
         if (!hidden.IsEmpty)
             selected.CopyToCPU(ref MemoryMarshal.GetReference(hidden), (long)masks * d);
@@ -86,8 +86,8 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
     /// <summary>One post-norm block (XlmEncoder.RunBlock) over the padded batch in X.</summary>
     private void RunBlock(DeviceBlock<TW> b, int tokens, int batch, int tmax)
     {
-        int d = _config.EmbeddingDimension;
-        float eps = _config.LayerNormEpsilon;
+        int d = _geometry.EmbeddingDimension;
+        float eps = _geometry.LayerNormEpsilon;
         var x = _a.X(tokens);
         var y = _a.Y(tokens);
         var q = _a.Q(tokens);
@@ -103,7 +103,7 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
         Profile?.Mark("q, k, v projections");
 
         // attention within each sentence, padding keys masked
-        _ops.Attention(q, k, v, attention, lengths, batch, tmax, _config.Heads, _config.HeadDimension);
+        _ops.Attention(q, k, v, attention, lengths, batch, tmax, _geometry.Heads, _geometry.HeadDimension);
         Profile?.Mark("attention");
 
         // y = LN1(x + attention Wo^T + bo)

@@ -80,12 +80,12 @@ public sealed class IlgpuBackend : XlmBackendProvider
         }
     }
 
-    internal override IEncoderBackend Create(XlmConfig config, XlmWeights weights)
+    internal override IEncoderBackend Create(XlmGeometry geometry, XlmWeights weights)
     {
         var memory = Open(out string device);
         try
         {
-            return CreateEncoder(memory, config, weights, device);
+            return CreateEncoder(memory, geometry, weights, device);
         }
         catch
         {
@@ -122,15 +122,15 @@ public sealed class IlgpuBackend : XlmBackendProvider
         }
     }
 
-    private IDeviceEncoder CreateEncoder(DeviceMemory memory, XlmConfig config, XlmWeights weights, string device)
+    private IDeviceEncoder CreateEncoder(DeviceMemory memory, XlmGeometry geometry, XlmWeights weights, string device)
     {
-        var encoder = CreateEncoderFor(memory, config, weights, device);
+        var encoder = CreateEncoderFor(memory, geometry, weights, device);
         if (_profile)
             encoder.Profile = new DeviceProfile(memory.Accelerator);
         return encoder;
     }
 
-    private IDeviceEncoder CreateEncoderFor(DeviceMemory memory, XlmConfig config, XlmWeights weights, string device)
+    private IDeviceEncoder CreateEncoderFor(DeviceMemory memory, XlmGeometry geometry, XlmWeights weights, string device)
     {
         string? note = null;
         if (_gemm == DeviceGemmKind.Auto && memory.Accelerator is CudaAccelerator cuda)
@@ -141,7 +141,7 @@ public sealed class IlgpuBackend : XlmBackendProvider
                 try
                 {
                     var deviceWeights = DeviceWeights<float>.Upload(memory, weights, ops.Widen);
-                    return new DeviceEncoder<float, SingleElement>(config, memory, ops, new CuBlasGemm(ops, blas), deviceWeights, device);
+                    return new DeviceEncoder<float, SingleElement>(geometry, memory, ops, new CuBlasGemm(ops, blas), deviceWeights, device);
                 }
                 catch
                 {
@@ -157,13 +157,13 @@ public sealed class IlgpuBackend : XlmBackendProvider
         {
             var ops = new DeviceOps<DeviceHalf, HalfElement>(memory.Accelerator);
             var deviceWeights = DeviceWeights<DeviceHalf>.Upload(memory, weights, widen: null);
-            return new DeviceEncoder<DeviceHalf, HalfElement>(config, memory, ops, new KernelGemm<DeviceHalf, HalfElement>(ops), deviceWeights, device);
+            return new DeviceEncoder<DeviceHalf, HalfElement>(geometry, memory, ops, new KernelGemm<DeviceHalf, HalfElement>(ops), deviceWeights, device);
         }
         else
         {
             var ops = new DeviceOps<float, SingleElement>(memory.Accelerator);
             var deviceWeights = DeviceWeights<float>.Upload(memory, weights, ops.Widen);
-            return new DeviceEncoder<float, SingleElement>(config, memory, ops, new KernelGemm<float, SingleElement>(ops), deviceWeights, device);
+            return new DeviceEncoder<float, SingleElement>(geometry, memory, ops, new KernelGemm<float, SingleElement>(ops), deviceWeights, device);
         }
     }
 

@@ -64,9 +64,9 @@ public sealed class BackendSelectionTests
     public void ACallThatDoesNotFitNamesItsNeedAndTheModelStillServesSmallerOnes()
     {
         using var file = GgufFile.Open(TestModels.TinyEnfrPath);
-        var config = XlmConfig.FromGguf(file);
+        var (config, _, _) = ModelFile.Open(file);
         // room for the weights and a 16-token call, not for a 400-token one
-        long limit = WeightBytes() + DeviceActivations.Bytes(config, 16, 16);
+        long limit = WeightBytes() + DeviceActivations.Bytes(config.Geometry, 16, 16);
         var backend = new IlgpuBackend(cpuAccelerator: true, memoryLimit: limit);
         using var model = XlmModel.Load(TestModels.TinyEnfrPath, new XlmModelOptions { Backend = XlmBackend.Cuda, BackendProvider = backend });
         using var cpu = XlmModel.Load(TestModels.TinyEnfrPath);
@@ -92,6 +92,6 @@ public sealed class BackendSelectionTests
     private static long WeightBytes()
     {
         using var file = GgufFile.Open(TestModels.TinyEnfrPath);
-        return DeviceWeights<DeviceHalf>.Bytes(XlmWeights.Bind(file, XlmConfig.FromGguf(file)));
+        return DeviceWeights<DeviceHalf>.Bytes(ModelFile.Open(file).Weights);
     }
 }

@@ -13,10 +13,16 @@ public sealed class DeviceGoldenTests(ITestOutputHelper output) : FillMaskGolden
 {
     private static readonly Lazy<XlmModel> Tiny = new(() => TestDevice.Load(TestModels.TinyEnfrPath));
     private static readonly Lazy<XlmModel> Other = new(() => TestDevice.Load(TestModels.OtherGeometryPath));
+    private static readonly Lazy<XlmModel> Enro = new(() => TestDevice.Load(TestModels.TinyEnroPath));
 
     protected override XlmModel ModelFor(string fixture)
     {
-        var model = fixture == "tiny-enfr" ? Tiny.Value : Other.Value;
+        var model = fixture switch
+        {
+            "tiny-enfr" => Tiny.Value,
+            TinyEnro => Enro.Value,
+            _ => Other.Value,
+        };
         Assert.Equal(XlmBackend.Cuda, model.Backend);
         return model;
     }

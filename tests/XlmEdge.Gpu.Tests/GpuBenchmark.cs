@@ -63,7 +63,7 @@ internal static class GpuBenchmark
             }
             var encoder = (IDeviceEncoder)main.EncoderBackend;
             var limits = DeviceLimits.Of(encoder, log);
-            var config = cpu.Config;
+            var config = cpu.Config.Geometry;
 
             log.WriteLine();
             log.WriteLine("| case | backend | median ms | min ms | runs | tokens/s | vs CPU | floor ms | of floor | max logit diff vs CPU | top-5 as CPU |");
@@ -71,7 +71,7 @@ internal static class GpuBenchmark
             var random = new Random(13);
             foreach (var c in cases)
             {
-                var (inputs, languages) = Inputs(random, config, c);
+                var (inputs, languages) = Inputs(random, cpu.Config, c);
                 var cpuTime = Time(() => cpu.FillMaskIds(inputs, languages), minSeconds, minRuns: quick ? 1 : 3, maxRuns: 20);
                 var expected = cpu.MaskLogits(inputs, languages);
                 Row(log, c, $"cpu ({cpuThreads} threads)", cpuTime, cpuTime.Median, floor: null, diff: null, sameTop5: null);
@@ -118,7 +118,7 @@ internal static class GpuBenchmark
         {
             var ids = new int[c.Tokens];
             for (int i = 0; i < ids.Length; i++)
-                ids[i] = random.Next(14, config.VocabularySize);
+                ids[i] = random.Next(14, config.Geometry.VocabularySize);
             ids[0] = 0;
             ids[^1] = 1;
             ids[c.Tokens / 2] = config.MaskId;
@@ -221,7 +221,7 @@ internal sealed record DeviceLimits(double BytesPerSecond, double Fp32PerSecond)
     /// embedding, 2 or 4 bytes each) against the bandwidth, and the FLOPs (2 per weight per token,
     /// attention 4·T²·d per layer, the output layer at one mask per input) against the fp32 peak.
     /// </summary>
-    public double FloorSeconds(XlmConfig c, int batch, int tokens, bool fp32Weights)
+    public double FloorSeconds(XlmGeometry c, int batch, int tokens, bool fp32Weights)
     {
         double d = c.EmbeddingDimension, encoderWeights = c.Layers * (4 * d * d + 2 * d * c.FeedForwardDimension);
         double output = (double)c.VocabularySize * d;

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using XlmEdge.Tests;
+using XlmEdge.Model;
 using XlmEdge.WeightsTool.Checkpoints;
 using XlmEdge.WeightsTool.Commands;
 
@@ -12,7 +13,7 @@ namespace XlmEdge.Gpu.Tests;
 /// A checkpoint folder at the xlm-mlm-enfr-1024 geometry (V 64139, d 1024, 6 layers, 8 heads) with
 /// random fp16-exact weights, packed with the weights tool: what the GPU benchmark runs on a machine
 /// that has neither the real checkpoint nor network access. The tensors are the weights tool's
-/// own list (<see cref="XlmTensorLayout"/>); the vocabulary is the tiny fixture's, padded with
+/// one schema (<see cref="XlmTensors"/>); the vocabulary is the tiny fixture's, padded with
 /// made-up words to V.
 /// </summary>
 internal static class RandomCheckpoint
@@ -41,7 +42,7 @@ internal static class RandomCheckpoint
         File.WriteAllText(Path.Combine(folder, "vocab.json"), JsonSerializer.Serialize(vocab));
 
         var hf = HfConfig.Load(folder, _ => { });
-        WriteSafetensors(Path.Combine(folder, "model.safetensors"), XlmTensorLayout.Expected(hf));
+        WriteSafetensors(Path.Combine(folder, "model.safetensors"), [.. XlmTensors.In(hf.Geometry).Select(t => (t.HfName, t.Shape))]);
         int exit = PackCommand.Run(folder, gguf, fp16: true, TextWriter.Null, Console.Error);
         if (exit != 0)
             throw new InvalidOperationException($"packing the random checkpoint failed (exit {exit})");

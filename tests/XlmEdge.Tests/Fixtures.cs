@@ -9,6 +9,11 @@ internal static class Fixtures
 
     public static string TokenizerGoldens => Path.Combine(Root, "tokenizer", "goldens.jsonl");
 
+    /// <summary>The xlm-family fixtures (en-de-ro tokenizer goldens, tiny-enro, tiny-clm-enfr).</summary>
+    public static string Family => Path.Combine(Root, "xlm-family");
+
+    public static string FamilyTokenizer => Path.Combine(Family, "tokenizer");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -11,7 +11,7 @@ internal static class TokenizeCommand
     {
         XlmTokenizer tokenizer;
         using (var file = GgufFile.Open(ModelLocator.Resolve(args, stderr)))
-            tokenizer = ModelFile.CreateTokenizer(file, XlmConfig.FromGguf(file));
+            tokenizer = ModelMetadata.Read(file).Validate().Tokenizer;
 
         if (args.Text is not null)
         {

@@ -50,15 +50,15 @@ internal static partial class Linear
         int panels = (T + panelWidth - 1) / panelWidth;
         if (typeof(TW) != typeof(Half))
         {
-            RunThree<TS, TVec, TW, ScaledHalves>(pool, Pack(pool, x, T, K, panelWidth, pairLanes: 0, scale: 1f), T, K, N, a, b, c, panels);
+            RunThree<TS, TVec, TW, ScaledHalves>(pool, Pack<TS, TVec>(pool, x, T, K, pairOrder: false, scale: 1f), T, K, N, a, b, c, panels);
             return;
         }
         // The same choice as the single call's (see Run): x times 2^112 unless that could overflow.
-        var packed = Pack(pool, x, T, K, panelWidth, TS.Count, HalfBits.Scale, out float max);
+        var packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: true, HalfBits.Scale, out float max);
         if (max < UnscaledLimit)
             RunThree<TS, TVec, TW, UnscaledHalves>(pool, packed, T, K, N, a, b, c, panels);
         else
-            RunThree<TS, TVec, TW, ScaledHalves>(pool, Pack(pool, x, T, K, panelWidth, TS.Count, 1f), T, K, N, a, b, c, panels);
+            RunThree<TS, TVec, TW, ScaledHalves>(pool, Pack<TS, TVec>(pool, x, T, K, pairOrder: true, 1f), T, K, N, a, b, c, panels);
     }
 
     private static void RunThree<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, int T, int K, int N, Projection<TW> a, Projection<TW> b, Projection<TW> c, int panels)

@@ -176,18 +176,18 @@ internal static partial class Linear
         int panels = (T + panelWidth - 1) / panelWidth;
         if (typeof(TW) != typeof(Half))
         {
-            var plain = Pack(pool, x, T, K, panelWidth, pairLanes: 0, scale: 1f);
+            var plain = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, scale: 1f);
             RunGemm<TS, TVec, TW, ScaledHalves>(pool, plain, T, K, w, N, bias, y, activation, panels);
             return;
         }
         // Packing x times 2^112 also finds max |x|; the rare x that would overflow is packed again unscaled.
-        var packed = Pack(pool, x, T, K, panelWidth, TS.Count, HalfBits.Scale, out float max);
+        var packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: true, HalfBits.Scale, out float max);
         if (max < UnscaledLimit)
         {
             RunGemm<TS, TVec, TW, UnscaledHalves>(pool, packed, T, K, w, N, bias, y, activation, panels);
             return;
         }
-        packed = Pack(pool, x, T, K, panelWidth, TS.Count, 1f);
+        packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: true, 1f);
         RunGemm<TS, TVec, TW, ScaledHalves>(pool, packed, T, K, w, N, bias, y, activation, panels);
     }
 
@@ -229,22 +229,25 @@ internal static partial class Linear
         };
     }
 
-    private static ReadOnlySpan<float> Pack(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale) =>
-        Pack(pool, x, T, K, panelWidth, pairLanes, scale, out _);
+    private static ReadOnlySpan<float> Pack<TS, TVec>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, bool pairOrder, float scale)
+        where TS : struct, ISimd<TVec> where TVec : struct =>
+        Pack<TS, TVec>(pool, x, T, K, pairOrder, scale, out _);
 
     /// <summary>
-    /// x [T,K] -> panels [panels][K][panelWidth] in the pool's shared buffer (see <see cref="PackJob"/>), split
-    /// across the pool by panel and K-slice. <paramref name="max"/>: the largest |x| (a NaN in x may or may not
-    /// show in it; the outputs are the same either way).
+    /// x [T,K] -> panels [panels][K][2·lanes] in the pool's shared buffer (see <see cref="PackJob{TS, TVec}"/>),
+    /// split across the pool by panel and K-slice. <paramref name="max"/>: the largest |x| (a NaN in x may or
+    /// may not show in it; the outputs are the same either way).
     /// </summary>
-    private static ReadOnlySpan<float> Pack(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int panelWidth, int pairLanes, float scale, out float max)
+    private static ReadOnlySpan<float> Pack<TS, TVec>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, bool pairOrder, float scale, out float max)
+        where TS : struct, ISimd<TVec> where TVec : struct
     {
+        int panelWidth = 2 * TS.Count;
         int panels = (T + panelWidth - 1) / panelWidth;
         int slices = (K + KSlice - 1) / KSlice;
         int length = checked(panels * K * panelWidth);
         // One max per item after the panels: no item writes where another does.
         var shared = pool.Shared(checked(length + panels * slices));
-        var job = new PackJob { X = x, Packed = shared[..length], Maxima = shared[length..], T = T, K = K, PanelWidth = panelWidth, PairLanes = pairLanes, Scale = scale, Slices = slices };
+        var job = new PackJob<TS, TVec> { X = x, Packed = shared[..length], Maxima = shared[length..], T = T, K = K, PairOrder = pairOrder, Scale = scale, Slices = slices };
         pool.For(panels * slices, ref job);
         max = 0;
         foreach (float m in shared[length..])
@@ -262,81 +265,75 @@ internal static partial class Linear
 
     /// <summary>
     /// Packs panel p, k in [s·<see cref="KSlice"/>, (s+1)·<see cref="KSlice"/>) of x times Scale for item
-    /// p·Slices + s: token t of panel p at lane t - p·panelWidth, missing tokens 0; with PairLanes &gt; 0 the
-    /// k axis is in pair order (fp16 weights). Records the item's max |x| in Maxima.
+    /// p·Slices + s: token t of panel p at lane t - p·2·lanes, missing tokens 0; with PairOrder the k axis
+    /// is in pair order (fp16 weights). Records the item's max |x| in Maxima.
     /// </summary>
-    private ref struct PackJob : IParallelJob
+    private ref struct PackJob<TS, TVec> : IParallelJob where TS : struct, ISimd<TVec> where TVec : struct
     {
         public ReadOnlySpan<float> X;
         public Span<float> Packed, Maxima;
-        public int T, K, PanelWidth, PairLanes, Slices;
+        public int T, K, Slices;
+        public bool PairOrder;
         public float Scale;
 
         public readonly void Execute(int index, int worker)
         {
             int p = index / Slices, k0 = index % Slices * KSlice, kc = Math.Min(KSlice, K - k0);
-            int width = PanelWidth, first = p * width, count = Math.Min(width, T - first);
+            int width = 2 * TS.Count, first = p * width, count = Math.Min(width, T - first);
             var block = Packed.Slice((p * K + k0) * width, kc * width);
             if (count < width)
                 block.Clear();
             ref float destination = ref MemoryMarshal.GetReference(block);
             float max = 0;
             int j = 0;
-            if (width == 16 && (PairLanes == 8 || PairLanes == 0) && Avx2.IsSupported)
-            {
-                for (; j + 8 <= count; j += 8)
-                    max = Math.Max(max, CopyRows8(ref Unsafe.AsRef(in X[(first + j) * K + k0]), K, kc, PairLanes > 0, Scale, ref Unsafe.Add(ref destination, j)));
-            }
+            for (; j + TS.BlockSize <= count; j += TS.BlockSize)
+                max = Math.Max(max, CopyRows<TS, TVec>(ref Unsafe.AsRef(in X[(first + j) * K + k0]), K, kc, PairOrder, Scale, ref Unsafe.Add(ref destination, j)));
             for (; j < count; j++)
-                max = Math.Max(max, CopyRow(X.Slice((first + j) * K + k0, kc), kc, PairLanes, Scale, ref Unsafe.Add(ref destination, j), width));
+                max = Math.Max(max, CopyRow(X.Slice((first + j) * K + k0, kc), kc, PairOrder ? TS.Count : 0, Scale, ref Unsafe.Add(ref destination, j), width));
             Maxima[index] = max;
         }
     }
 
     /// <summary>
-    /// <see cref="CopyRow"/> for 8 rows (stride <paramref name="K"/>) into 8 lanes of a 16-wide panel with AVX2:
-    /// per chunk of 16 values, each row's even and odd values are split apart in registers (pair order),
-    /// and the two 8 × 8 blocks are transposed into the panel instead of stored one value at a time.
-    /// Returns the rows' largest |value| (NaN is not propagated: an x with NaN gives NaN outputs either way).
+    /// <see cref="CopyRow"/> for <see cref="ISimd{TVec}.BlockSize"/> rows (stride <paramref name="K"/>) into as
+    /// many lanes of a panel of 2·lanes: per chunk of 2·lanes values, each row's even and odd values are split
+    /// apart in registers (pair order), and the chunk is transposed into the panel block by block instead of
+    /// stored one value at a time. Returns the rows' largest |value| (NaN is not propagated: an x with NaN
+    /// gives NaN outputs either way).
     /// </summary>
-    private static float CopyRows8(ref float x, int K, int count, bool pairOrder, float scale, ref float destination)
+    private static float CopyRows<TS, TVec>(ref float x, int K, int count, bool pairOrder, float scale, ref float destination)
+        where TS : struct, ISimd<TVec> where TVec : struct
     {
-        const int Chunk = 16;
-        Span<float> rows = stackalloc float[8 * Chunk];
-        ref float tile = ref MemoryMarshal.GetReference(rows);
-        var factor = Vector256.Create(scale);
-        var max = Vector256<float>.Zero;
+        int n = TS.Count, chunk = 2 * n, rows = TS.BlockSize, width = chunk;
+        Span<float> tileSpan = stackalloc float[8 * 32]; // rows x chunk: 4 x 8, 8 x 16 or 8 x 32
+        ref float tile = ref MemoryMarshal.GetReference(tileSpan);
+        ref readonly float noAddend = ref MemoryMarshal.GetReference(Transposes.NegativeZeros);
+        var factor = TS.Broadcast(scale);
+        var max = TS.Zero;
         int k = 0;
-        for (; k + Chunk <= count; k += Chunk)
+        for (; k + chunk <= count; k += chunk)
         {
-            for (int r = 0; r < 8; r++)
+            for (int r = 0; r < rows; r++)
             {
                 ref float source = ref Unsafe.Add(ref x, (nint)r * K + k);
-                var low = Vector256.LoadUnsafe(ref source);
-                var high = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 8));
-                max = Avx.Max(Vector256.Abs(low), max);
-                max = Avx.Max(Vector256.Abs(high), max);
+                var low = TS.Load(in source);
+                var high = TS.Load(in Unsafe.Add(ref source, n));
+                max = TS.MaxNative(TS.Abs(low), max);
+                max = TS.MaxNative(TS.Abs(high), max);
                 if (pairOrder)
-                {
-                    var even = Avx.Shuffle(low, high, 0x88);
-                    var odd = Avx.Shuffle(low, high, 0xDD);
-                    low = Avx2.Permute4x64(even.AsDouble(), 0xD8).AsSingle();
-                    high = Avx2.Permute4x64(odd.AsDouble(), 0xD8).AsSingle();
-                }
-                (low * factor).StoreUnsafe(ref Unsafe.Add(ref tile, r * Chunk));
-                (high * factor).StoreUnsafe(ref Unsafe.Add(ref tile, r * Chunk + 8));
+                    TS.Deinterleave(low, high, out low, out high);
+                TS.Store(TS.Multiply(low, factor), ref Unsafe.Add(ref tile, r * chunk));
+                TS.Store(TS.Multiply(high, factor), ref Unsafe.Add(ref tile, r * chunk + n));
             }
-            Transpose8x8(ref tile, Chunk, ref Unsafe.Add(ref destination, k * Chunk), Chunk, NegativeZero);
-            Transpose8x8(ref Unsafe.Add(ref tile, 8), Chunk, ref Unsafe.Add(ref destination, (k + 8) * Chunk), Chunk, NegativeZero);
+            for (int c = 0; c < chunk; c += rows)
+                TS.TransposeBlock(ref Unsafe.Add(ref tile, c), chunk, ref Unsafe.Add(ref destination, (k + c) * width), width, in noAddend);
         }
-        float result = 0;
-        for (int i = 0; i < 8; i++)
-            result = Math.Max(result, max.GetElement(i));
+        float result = TS.MaxAcross(max);
         if (k < count)
         {
             // The tail, shorter than a chunk, stays in place in pair order too.
-            for (int r = 0; r < 8; r++)
-                result = Math.Max(result, CopyRow(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (nint)r * K + k), count - k), count - k, 0, scale, ref Unsafe.Add(ref destination, k * Chunk + r), Chunk));
+            for (int r = 0; r < rows; r++)
+                result = Math.Max(result, CopyRow(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (nint)r * K + k), count - k), count - k, 0, scale, ref Unsafe.Add(ref destination, k * width + r), width));
         }
         return result;
     }
@@ -655,83 +652,38 @@ internal static partial class Linear
         /// <summary>y[t, n0 + r] = yt[r, t] + bias, then the activation.</summary>
         private readonly void WriteOutput(ref float yt, int n0, int count)
         {
-            // 8 x 8 blocks only on the 256- and 512-bit paths, so a forced narrower path (and its tests)
-            // also runs the one-value-at-a-time copy that machines without AVX use.
-            bool blocks = TS.Count >= 8 && Avx.IsSupported;
-            Transpose(ref yt, PaddedT, ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), n0), N, count, T, blocks, Bias.IsEmpty ? default : Bias[n0..]);
+            Transpose<TS, TVec>(ref yt, PaddedT, ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), n0), N, count, T, Bias.IsEmpty ? default : Bias[n0..]);
             Epilogue<TS, TVec>(Y, T, N, n0, count, default, Activation);
         }
     }
 
     /// <summary>
     /// y[t, r] = yt[r, t] + bias[r] for r &lt; <paramref name="rows"/>, t &lt; <paramref name="tokens"/> (no
-    /// bias when it is empty): with <paramref name="blocks"/> (AVX required), 8 × 8 blocks with AVX shuffles
-    /// where both sides have 8 left (a scalar copy reads yt 64 bytes apart per value, about 4 % of a
+    /// bias when it is empty): square blocks shuffled in registers (<see cref="ISimd{TVec}.TransposeBlock"/>)
+    /// where both sides have a block left (a scalar copy reads yt 64 bytes apart per value, about 4 % of a
     /// T = 128 forward pass), the edges one value at a time. Adding the bias here saves a pass over y.
     /// </summary>
-    private static void Transpose(ref float yt, int ytStride, ref float y, int yStride, int rows, int tokens, bool blocks, ReadOnlySpan<float> bias)
+    private static void Transpose<TS, TVec>(ref float yt, int ytStride, ref float y, int yStride, int rows, int tokens, ReadOnlySpan<float> bias)
+        where TS : struct, ISimd<TVec> where TVec : struct
     {
         // -0 is the identity of addition (x + -0 = x for every x, -0 included), so "no bias" adds -0.
         ref float b = ref MemoryMarshal.GetReference(bias);
         bool hasBias = !bias.IsEmpty;
-        int r0 = 0;
-        if (blocks)
+        ref readonly float noAddend = ref MemoryMarshal.GetReference(Transposes.NegativeZeros);
+        int block = TS.BlockSize, r0 = 0;
+        for (; r0 <= rows - block; r0 += block)
         {
-            for (; r0 <= rows - 8; r0 += 8)
-            {
-                var addend = hasBias ? Vector256.LoadUnsafe(ref Unsafe.Add(ref b, r0)) : NegativeZero;
-                int t0 = 0;
-                for (; t0 <= tokens - 8; t0 += 8)
-                    Transpose8x8(ref Unsafe.Add(ref yt, r0 * ytStride + t0), ytStride, ref Unsafe.Add(ref y, (nint)t0 * yStride + r0), yStride, addend);
-                for (int t = t0; t < tokens; t++)
-                    for (int r = r0; r < r0 + 8; r++)
-                        Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t) + (hasBias ? Unsafe.Add(ref b, r) : -0f);
-            }
+            ref readonly float addend = ref hasBias ? ref Unsafe.Add(ref b, r0) : ref noAddend;
+            int t0 = 0;
+            for (; t0 <= tokens - block; t0 += block)
+                TS.TransposeBlock(ref Unsafe.Add(ref yt, r0 * ytStride + t0), ytStride, ref Unsafe.Add(ref y, (nint)t0 * yStride + r0), yStride, in addend);
+            for (int t = t0; t < tokens; t++)
+                for (int r = r0; r < r0 + block; r++)
+                    Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t) + (hasBias ? Unsafe.Add(ref b, r) : -0f);
         }
         for (int t = 0; t < tokens; t++)
             for (int r = r0; r < rows; r++)
                 Unsafe.Add(ref y, (nint)t * yStride + r) = Unsafe.Add(ref yt, r * ytStride + t) + (hasBias ? Unsafe.Add(ref b, r) : -0f);
-    }
-
-    /// <summary>Eight lanes of -0: added to a vector, leaves every value as it is.</summary>
-    private static Vector256<float> NegativeZero => Vector256.Create(-0f);
-
-    /// <summary>destination row i = column i of the 8 × 8 block at source, plus <paramref name="addend"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(ref float source, int sourceStride, ref float destination, int destinationStride, Vector256<float> addend)
-    {
-        var a0 = Vector256.LoadUnsafe(ref source);
-        var a1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, sourceStride));
-        var a2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 2 * sourceStride));
-        var a3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 3 * sourceStride));
-        var a4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 4 * sourceStride));
-        var a5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 5 * sourceStride));
-        var a6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 6 * sourceStride));
-        var a7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref source, 7 * sourceStride));
-        var b0 = Avx.UnpackLow(a0, a1);
-        var b1 = Avx.UnpackHigh(a0, a1);
-        var b2 = Avx.UnpackLow(a2, a3);
-        var b3 = Avx.UnpackHigh(a2, a3);
-        var b4 = Avx.UnpackLow(a4, a5);
-        var b5 = Avx.UnpackHigh(a4, a5);
-        var b6 = Avx.UnpackLow(a6, a7);
-        var b7 = Avx.UnpackHigh(a6, a7);
-        var c0 = Avx.Shuffle(b0, b2, 0x44);
-        var c1 = Avx.Shuffle(b0, b2, 0xEE);
-        var c2 = Avx.Shuffle(b1, b3, 0x44);
-        var c3 = Avx.Shuffle(b1, b3, 0xEE);
-        var c4 = Avx.Shuffle(b4, b6, 0x44);
-        var c5 = Avx.Shuffle(b4, b6, 0xEE);
-        var c6 = Avx.Shuffle(b5, b7, 0x44);
-        var c7 = Avx.Shuffle(b5, b7, 0xEE);
-        (Avx.Permute2x128(c0, c4, 0x20) + addend).StoreUnsafe(ref destination);
-        (Avx.Permute2x128(c1, c5, 0x20) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, destinationStride));
-        (Avx.Permute2x128(c2, c6, 0x20) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 2 * destinationStride));
-        (Avx.Permute2x128(c3, c7, 0x20) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 3 * destinationStride));
-        (Avx.Permute2x128(c0, c4, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 4 * destinationStride));
-        (Avx.Permute2x128(c1, c5, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 5 * destinationStride));
-        (Avx.Permute2x128(c2, c6, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 6 * destinationStride));
-        (Avx.Permute2x128(c3, c7, 0x31) + addend).StoreUnsafe(ref Unsafe.Add(ref destination, 7 * destinationStride));
     }
 
     /// <summary>
@@ -755,7 +707,8 @@ internal static partial class Linear
     /// <summary>
     /// Asks for W[r, k0 .. k0+kc) of the next slice (or the item this worker likely takes next) while the
     /// current slice is computed, so its DRAM latency overlaps the kernel instead of stalling the next
-    /// widening. A hint only: a wrong guess costs bandwidth, never correctness.
+    /// widening. A hint only: a wrong guess costs bandwidth, never correctness. x64 only: .NET 10 has no
+    /// prefetch intrinsic for ARM64 (no PRFM), where the hardware prefetcher alone follows the row streams.
     /// </summary>
     private static unsafe void Prefetch<TW>(ref TW w, int rows, int K, int k0, int kc) where TW : unmanaged
     {

@@ -23,7 +23,7 @@ internal interface ISimd<TVec> where TVec : struct
 
     static abstract void Store(TVec value, ref float destination);
 
-    /// <summary>Loads <see cref="Count"/> fp16 values and widens them to fp32 (exact for finite values).</summary>
+    /// <summary>Loads <see cref="Count"/> fp16 values and widens them to fp32: bit for bit (float)Half for every pattern, infinity and NaN included.</summary>
     static abstract TVec LoadHalf(ref readonly Half source);
 
     /// <summary>
@@ -62,6 +62,123 @@ internal interface ISimd<TVec> where TVec : struct
     static abstract float Sum(TVec v);
 
     static abstract float MaxAcross(TVec v);
+
+    /// <summary>Lane-wise maximum as the hardware computes it (which operand wins for NaN is not specified): max |x| scans.</summary>
+    static abstract TVec MaxNative(TVec a, TVec b);
+
+    /// <summary>
+    /// Splits the 2·<see cref="Count"/> values of <paramref name="a"/> then <paramref name="b"/> into the
+    /// even-indexed ones and the odd-indexed ones, each in order: the "pair order" <see cref="LoadHalfPairs"/> produces.
+    /// </summary>
+    static abstract void Deinterleave(TVec a, TVec b, out TVec even, out TVec odd);
+
+    /// <summary>Side of the square block <see cref="TransposeBlock"/> moves: 4 at 128 bits, 8 at 256 and 512 bits.</summary>
+    static abstract int BlockSize { get; }
+
+    /// <summary>
+    /// destination[i, j] = source[j, i] + addend[j] for i, j &lt; <see cref="BlockSize"/> (strides in floats):
+    /// shuffles in registers instead of one value at a time.
+    /// </summary>
+    static abstract void TransposeBlock(ref float source, nint sourceStride, ref float destination, nint destinationStride, ref readonly float addend);
+}
+
+/// <summary>Block transposes shared by the widths (the 128-bit one is also the 256-bit one's fallback).</summary>
+internal static class Transposes
+{
+    /// <summary>Eight floats of -0, the identity of addition (x + -0 = x for every x, -0 included): "no addend".</summary>
+    public static ReadOnlySpan<float> NegativeZeros => [-0f, -0f, -0f, -0f, -0f, -0f, -0f, -0f];
+
+    /// <summary>4 × 4 with SSE or AdvSimd shuffles (four vector loads, eight shuffles, four stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose4x4(ref float source, nint sourceStride, ref float destination, nint destinationStride, ref readonly float addend)
+    {
+        var a0 = Vector128.LoadUnsafe(ref source);
+        var a1 = Vector128.LoadUnsafe(ref source, (nuint)sourceStride);
+        var a2 = Vector128.LoadUnsafe(ref source, (nuint)(2 * sourceStride));
+        var a3 = Vector128.LoadUnsafe(ref source, (nuint)(3 * sourceStride));
+        Vector128<float> r0, r1, r2, r3;
+        if (Sse.IsSupported)
+        {
+            var t0 = Sse.UnpackLow(a0, a1);   // a00 a10 a01 a11
+            var t1 = Sse.UnpackLow(a2, a3);   // a20 a30 a21 a31
+            var t2 = Sse.UnpackHigh(a0, a1);  // a02 a12 a03 a13
+            var t3 = Sse.UnpackHigh(a2, a3);  // a22 a32 a23 a33
+            r0 = Sse.MoveLowToHigh(t0, t1);
+            r1 = Sse.MoveHighToLow(t1, t0);
+            r2 = Sse.MoveLowToHigh(t2, t3);
+            r3 = Sse.MoveHighToLow(t3, t2);
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            var t0 = AdvSimd.Arm64.TransposeEven(a0, a1).AsUInt64(); // a00 a10 a02 a12
+            var t1 = AdvSimd.Arm64.TransposeOdd(a0, a1).AsUInt64();  // a01 a11 a03 a13
+            var t2 = AdvSimd.Arm64.TransposeEven(a2, a3).AsUInt64(); // a20 a30 a22 a32
+            var t3 = AdvSimd.Arm64.TransposeOdd(a2, a3).AsUInt64();  // a21 a31 a23 a33
+            r0 = AdvSimd.Arm64.TransposeEven(t0, t2).AsSingle();
+            r1 = AdvSimd.Arm64.TransposeEven(t1, t3).AsSingle();
+            r2 = AdvSimd.Arm64.TransposeOdd(t0, t2).AsSingle();
+            r3 = AdvSimd.Arm64.TransposeOdd(t1, t3).AsSingle();
+        }
+        else
+        {
+            r0 = Vector128.Create(a0.GetElement(0), a1.GetElement(0), a2.GetElement(0), a3.GetElement(0));
+            r1 = Vector128.Create(a0.GetElement(1), a1.GetElement(1), a2.GetElement(1), a3.GetElement(1));
+            r2 = Vector128.Create(a0.GetElement(2), a1.GetElement(2), a2.GetElement(2), a3.GetElement(2));
+            r3 = Vector128.Create(a0.GetElement(3), a1.GetElement(3), a2.GetElement(3), a3.GetElement(3));
+        }
+        var add = Vector128.LoadUnsafe(in addend);
+        (r0 + add).StoreUnsafe(ref destination);
+        (r1 + add).StoreUnsafe(ref destination, (nuint)destinationStride);
+        (r2 + add).StoreUnsafe(ref destination, (nuint)(2 * destinationStride));
+        (r3 + add).StoreUnsafe(ref destination, (nuint)(3 * destinationStride));
+    }
+
+    /// <summary>8 × 8 with AVX shuffles, or as four 4 × 4 blocks where AVX is missing (ARM64).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(ref float source, nint sourceStride, ref float destination, nint destinationStride, ref readonly float addend)
+    {
+        if (!Avx.IsSupported)
+        {
+            for (int i = 0; i < 8; i += 4)
+                for (int j = 0; j < 8; j += 4)
+                    Transpose4x4(ref Unsafe.Add(ref source, j * sourceStride + i), sourceStride,
+                        ref Unsafe.Add(ref destination, i * destinationStride + j), destinationStride, in Unsafe.Add(ref Unsafe.AsRef(in addend), j));
+            return;
+        }
+        var a0 = Vector256.LoadUnsafe(ref source);
+        var a1 = Vector256.LoadUnsafe(ref source, (nuint)sourceStride);
+        var a2 = Vector256.LoadUnsafe(ref source, (nuint)(2 * sourceStride));
+        var a3 = Vector256.LoadUnsafe(ref source, (nuint)(3 * sourceStride));
+        var a4 = Vector256.LoadUnsafe(ref source, (nuint)(4 * sourceStride));
+        var a5 = Vector256.LoadUnsafe(ref source, (nuint)(5 * sourceStride));
+        var a6 = Vector256.LoadUnsafe(ref source, (nuint)(6 * sourceStride));
+        var a7 = Vector256.LoadUnsafe(ref source, (nuint)(7 * sourceStride));
+        var b0 = Avx.UnpackLow(a0, a1);
+        var b1 = Avx.UnpackHigh(a0, a1);
+        var b2 = Avx.UnpackLow(a2, a3);
+        var b3 = Avx.UnpackHigh(a2, a3);
+        var b4 = Avx.UnpackLow(a4, a5);
+        var b5 = Avx.UnpackHigh(a4, a5);
+        var b6 = Avx.UnpackLow(a6, a7);
+        var b7 = Avx.UnpackHigh(a6, a7);
+        var c0 = Avx.Shuffle(b0, b2, 0x44);
+        var c1 = Avx.Shuffle(b0, b2, 0xEE);
+        var c2 = Avx.Shuffle(b1, b3, 0x44);
+        var c3 = Avx.Shuffle(b1, b3, 0xEE);
+        var c4 = Avx.Shuffle(b4, b6, 0x44);
+        var c5 = Avx.Shuffle(b4, b6, 0xEE);
+        var c6 = Avx.Shuffle(b5, b7, 0x44);
+        var c7 = Avx.Shuffle(b5, b7, 0xEE);
+        var add = Vector256.LoadUnsafe(in addend);
+        (Avx.Permute2x128(c0, c4, 0x20) + add).StoreUnsafe(ref destination);
+        (Avx.Permute2x128(c1, c5, 0x20) + add).StoreUnsafe(ref destination, (nuint)destinationStride);
+        (Avx.Permute2x128(c2, c6, 0x20) + add).StoreUnsafe(ref destination, (nuint)(2 * destinationStride));
+        (Avx.Permute2x128(c3, c7, 0x20) + add).StoreUnsafe(ref destination, (nuint)(3 * destinationStride));
+        (Avx.Permute2x128(c0, c4, 0x31) + add).StoreUnsafe(ref destination, (nuint)(4 * destinationStride));
+        (Avx.Permute2x128(c1, c5, 0x31) + add).StoreUnsafe(ref destination, (nuint)(5 * destinationStride));
+        (Avx.Permute2x128(c2, c6, 0x31) + add).StoreUnsafe(ref destination, (nuint)(6 * destinationStride));
+        (Avx.Permute2x128(c3, c7, 0x31) + add).StoreUnsafe(ref destination, (nuint)(7 * destinationStride));
+    }
 }
 
 /// <summary>
@@ -138,7 +255,10 @@ internal static class FastExp
 /// fp16 -> fp32 by bit arithmetic (.NET 10 exposes no F16C/VCVTPH2PS intrinsic): sign-extend the
 /// 16 bits to 32, shift left by 13 so the exponent and mantissa land in fp32 position (the sign copies
 /// land in bits 28..31), keep bit 31 and bits 13..27, and scale by 2^112 to rebias the exponent.
-/// Exact for normals and subnormals; Inf/NaN (which the packer rejects) become large finite values.
+/// Exact for normals and subnormals. fp16 exponent 31 (infinity, NaN) would come out as a large finite
+/// value (2^16 · 1.m), so those lanes get the rest of the fp32 exponent (bits 28..30) set: infinity
+/// stays infinite and NaN stays NaN with its payload, quieted by the multiply, bit for bit what the
+/// framework's (float)Half gives for all 65,536 patterns.
 /// </summary>
 internal static class HalfBits
 {
@@ -146,17 +266,42 @@ internal static class HalfBits
 
     public const float Scale = 5.192296858534828e33f; // 2^112
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Finish(Vector128<int> signExtended) =>
-        ((signExtended << 13) & Vector128.Create(Mask)).AsSingle() * Vector128.Create(Scale);
+    /// <summary>fp16 exponent 31 after the shift: bits 23..27.</summary>
+    private const int TopExponent = 0x0F800000;
+
+    /// <summary>The fp32 exponent bits the shift leaves clear; set for infinity and NaN.</summary>
+    private const int Overflow = 0x70000000;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Finish(Vector256<int> signExtended) =>
-        ((signExtended << 13) & Vector256.Create(Mask)).AsSingle() * Vector256.Create(Scale);
+    public static Vector128<float> Finish(Vector128<int> signExtended) => Special((signExtended << 13) & Vector128.Create(Mask)) * Vector128.Create(Scale);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Finish(Vector512<int> signExtended) =>
-        ((signExtended << 13) & Vector512.Create(Mask)).AsSingle() * Vector512.Create(Scale);
+    public static Vector256<float> Finish(Vector256<int> signExtended) => Special((signExtended << 13) & Vector256.Create(Mask)) * Vector256.Create(Scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Finish(Vector512<int> signExtended) => Special((signExtended << 13) & Vector512.Create(Mask)) * Vector512.Create(Scale);
+
+    /// <summary>Masked bits -> the unscaled float, with exponent 31 (infinity, NaN) moved to fp32's 255.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Special(Vector128<int> bits)
+    {
+        var top = Vector128.Equals(bits & Vector128.Create(TopExponent), Vector128.Create(TopExponent));
+        return (bits | (top & Vector128.Create(Overflow))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Special(Vector256<int> bits)
+    {
+        var top = Vector256.Equals(bits & Vector256.Create(TopExponent), Vector256.Create(TopExponent));
+        return (bits | (top & Vector256.Create(Overflow))).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Special(Vector512<int> bits)
+    {
+        var top = Vector512.Equals(bits & Vector512.Create(TopExponent), Vector512.Create(TopExponent));
+        return (bits | (top & Vector512.Create(Overflow))).AsSingle();
+    }
 
     // Pairs: each 32-bit lane holds two fp16 values. The odd one already has its sign at bit 31, so an
     // arithmetic shift right by 3 puts exponent and mantissa at bits 13..27 with sign copies above;
@@ -168,7 +313,7 @@ internal static class HalfBits
     public static Vector128<float> Even(Vector128<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> OddUnscaled(Vector128<int> pairs) => ((pairs >> 3) & Vector128.Create(Mask)).AsSingle();
+    public static Vector128<float> OddUnscaled(Vector128<int> pairs) => Special((pairs >> 3) & Vector128.Create(Mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> EvenUnscaled(Vector128<int> pairs) => OddUnscaled(pairs << 16);
@@ -180,7 +325,7 @@ internal static class HalfBits
     public static Vector256<float> Even(Vector256<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> OddUnscaled(Vector256<int> pairs) => ((pairs >> 3) & Vector256.Create(Mask)).AsSingle();
+    public static Vector256<float> OddUnscaled(Vector256<int> pairs) => Special((pairs >> 3) & Vector256.Create(Mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> EvenUnscaled(Vector256<int> pairs) => OddUnscaled(pairs << 16);
@@ -192,19 +337,21 @@ internal static class HalfBits
     public static Vector512<float> Even(Vector512<int> pairs) => Odd(pairs << 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> OddUnscaled(Vector512<int> pairs) => ((pairs >> 3) & Vector512.Create(Mask)).AsSingle();
+    public static Vector512<float> OddUnscaled(Vector512<int> pairs) => Special((pairs >> 3) & Vector512.Create(Mask));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> EvenUnscaled(Vector512<int> pairs) => OddUnscaled(pairs << 16);
 
-    /// <summary>The scalar form of the same arithmetic (used by the scalar twins' tests).</summary>
+    /// <summary>The scalar form of the same arithmetic (the vector forms' tails); equals (float)value for every pattern.</summary>
     public static float ToSingle(Half value) => ToSingleUnscaled(value) * Scale;
 
-    /// <summary>The fp16 value times 2^-112, exactly (the scalar form of the unscaled widening).</summary>
+    /// <summary>The fp16 value times 2^-112, exactly (the scalar form of the unscaled widening); NaN stays NaN.</summary>
     public static float ToSingleUnscaled(Half value)
     {
-        int bits = (short)BitConverter.HalfToInt16Bits(value);
-        return BitConverter.Int32BitsToSingle((bits << 13) & Mask);
+        int bits = ((short)BitConverter.HalfToInt16Bits(value) << 13) & Mask;
+        if ((bits & TopExponent) == TopExponent)
+            bits |= Overflow;
+        return BitConverter.Int32BitsToSingle(bits);
     }
 }
 
@@ -290,6 +437,35 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
         var m = Vector128.Max(v, Vector128.Shuffle(v, Vector128.Create(2, 3, 0, 1)));
         return MathF.Max(m.GetElement(0), m.GetElement(1));
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MaxNative(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(Vector128<float> a, Vector128<float> b, out Vector128<float> even, out Vector128<float> odd)
+    {
+        if (Sse.IsSupported)
+        {
+            even = Sse.Shuffle(a, b, 0x88);
+            odd = Sse.Shuffle(a, b, 0xDD);
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            even = AdvSimd.Arm64.UnzipEven(a, b);
+            odd = AdvSimd.Arm64.UnzipOdd(a, b);
+        }
+        else
+        {
+            even = Vector128.Create(a.GetElement(0), a.GetElement(2), b.GetElement(0), b.GetElement(2));
+            odd = Vector128.Create(a.GetElement(1), a.GetElement(3), b.GetElement(1), b.GetElement(3));
+        }
+    }
+
+    public static int BlockSize => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransposeBlock(ref float source, nint sourceStride, ref float destination, nint destinationStride, ref readonly float addend) =>
+        Transposes.Transpose4x4(ref source, sourceStride, ref destination, destinationStride, in addend);
 }
 
 internal readonly struct Simd256 : ISimd<Vector256<float>>
@@ -366,6 +542,31 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector256<float> v) => Simd128.MaxAcross(Vector128.Max(v.GetLower(), v.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MaxNative(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd)
+    {
+        if (Avx2.IsSupported)
+        {
+            // Per 128-bit lane (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit quarters put back in order.
+            even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle();
+            odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle();
+            return;
+        }
+        Simd128.Deinterleave(a.GetLower(), a.GetUpper(), out var evenA, out var oddA);
+        Simd128.Deinterleave(b.GetLower(), b.GetUpper(), out var evenB, out var oddB);
+        even = Vector256.Create(evenA, evenB);
+        odd = Vector256.Create(oddA, oddB);
+    }
+
+    public static int BlockSize => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransposeBlock(ref float source, nint sourceStride, ref float destination, nint destinationStride, ref readonly float addend) =>
+        Transposes.Transpose8x8(ref source, sourceStride, ref destination, destinationStride, in addend);
 }
 
 internal readonly struct Simd512 : ISimd<Vector512<float>>
@@ -442,4 +643,30 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector512<float> v) => Simd256.MaxAcross(Vector256.Max(v.GetLower(), v.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MaxNative(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(Vector512<float> a, Vector512<float> b, out Vector512<float> even, out Vector512<float> odd)
+    {
+        if (Avx512F.IsSupported)
+        {
+            // vpermt2ps: indices 0..15 pick from a, 16..31 from b.
+            even = Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+            odd = Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+            return;
+        }
+        Simd256.Deinterleave(a.GetLower(), a.GetUpper(), out var evenA, out var oddA);
+        Simd256.Deinterleave(b.GetLower(), b.GetUpper(), out var evenB, out var oddB);
+        even = Vector512.Create(evenA, evenB);
+        odd = Vector512.Create(oddA, oddB);
+    }
+
+    /// <summary>8: a 16 × 16 block would need 16 zmm registers of source alone; the 8 × 8 AVX one serves this width too.</summary>
+    public static int BlockSize => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void TransposeBlock(ref float source, nint sourceStride, ref float destination, nint destinationStride, ref readonly float addend) =>
+        Transposes.Transpose8x8(ref source, sourceStride, ref destination, destinationStride, in addend);
 }

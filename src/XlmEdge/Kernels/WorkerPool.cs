@@ -17,7 +17,14 @@ internal interface IParallelJob
 /// </summary>
 /// <remarks>
 /// Items are claimed one at a time with a compare-and-swap on one 64-bit word holding (call
-/// generation, next item), and the caller returns once every item is complete. A worker that wakes
+/// generation, item count, next item), and the caller returns once every item is complete. The count
+/// lives in that word, not in a field beside it, so a claim is checked against the count of the call
+/// it claims from: a worker of the previous call, preempted between reading the word and claiming,
+/// either claims an item of the call now published (and runs it with that call's job, which the
+/// caller's atomic publish made visible before the word) or fails its compare-and-swap. With the count
+/// in a separate field written before the new word, such a worker once matched the new count against
+/// the old word, ran items twice or beyond the count, and left the caller waiting forever
+/// (WorkerPoolTests.BackToBackCallsUnderCompetitionNeverHangOrRunExtraItems). A worker that wakes
 /// late (descheduled, or still blocked) finds nothing left to claim and never delays the call: on a
 /// machine shared with other processes a call costs what its items cost, not a time slice.
 /// Workers spin for a short while after each call before blocking on a semaphore: the forward pass
@@ -38,13 +45,18 @@ internal sealed unsafe class WorkerPool : IDisposable
     /// </summary>
     private const int LineFloats = 16;
 
+    /// <summary>Bits of the state word for the next item and for the item count (the generation has the rest).</summary>
+    private const int IndexBits = 20;
+
+    /// <summary>Most items one call takes (2^20 - 1; kernels issue at most a few thousand).</summary>
+    public const int MaxItems = (1 << IndexBits) - 1;
+
     private readonly Thread[] _workers;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly AlignedBuffer[] _scratch;
 
     private delegate*<void*, int, int, void> _run;
     private void* _job;
-    private int _count;
     private long _state;
     private int _completed;
     private int _sleepers;
@@ -75,9 +87,11 @@ internal sealed unsafe class WorkerPool : IDisposable
     public int Threads { get; }
 
     /// <summary>Runs <c>job.Execute(i, worker)</c> for i in [0, count) across the pool and returns when all are done.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is over <see cref="MaxItems"/>.</exception>
     public void For<TJob>(int count, ref TJob job) where TJob : struct, IParallelJob, allows ref struct
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
         if (count <= 0)
             return;
         if (Interlocked.Exchange(ref _busy, 1) != 0)
@@ -90,13 +104,14 @@ internal sealed unsafe class WorkerPool : IDisposable
                     job.Execute(i, 0);
                 return;
             }
+            // Plain writes, then one full-fence exchange publishes them (on ARM64 as on x64): a worker
+            // reads _run and _job only after a successful claim on the new word.
             _run = &Runner<TJob>.Run;
             _job = Unsafe.AsPointer(ref job);
-            _count = count;
             _completed = 0;
             _error = null;
-            int generation = (int)(Volatile.Read(ref _state) >> 32) + 1;
-            Interlocked.Exchange(ref _state, (long)generation << 32);
+            int generation = Generation(Volatile.Read(ref _state)) + 1;
+            Interlocked.Exchange(ref _state, State(generation, count));
             int sleepers = Volatile.Read(ref _sleepers);
             if (sleepers > 0)
                 _wake.Release(sleepers);
@@ -168,8 +183,7 @@ internal sealed unsafe class WorkerPool : IDisposable
         if (_disposed)
             return;
         _disposed = true;
-        _count = 0;
-        Interlocked.Add(ref _state, 1L << 32);
+        Interlocked.Exchange(ref _state, State(Generation(Volatile.Read(ref _state)) + 1, 0));
         if (_workers.Length > 0)
             _wake.Release(_workers.Length);
         foreach (var worker in _workers)
@@ -183,10 +197,10 @@ internal sealed unsafe class WorkerPool : IDisposable
         while (true)
         {
             long state = Volatile.Read(ref _state);
-            int index = (int)state;
-            // A claim succeeds only while the call is current and unfinished, so the fields read
-            // after it belong to this call and stay valid until the item is marked complete.
-            if ((int)(state >> 32) != generation || index >= Volatile.Read(ref _count))
+            int index = (int)(state & MaxItems);
+            // A claim succeeds only on the current word with an item left, so the fields read after it
+            // belong to the call that word published and stay valid until the item is marked complete.
+            if (Generation(state) != generation || index >= (int)((state >> IndexBits) & MaxItems))
                 return;
             if (Interlocked.CompareExchange(ref _state, state + 1, state) != state)
                 continue;
@@ -207,17 +221,17 @@ internal sealed unsafe class WorkerPool : IDisposable
         int seen = 0;
         while (true)
         {
-            int generation = (int)(Volatile.Read(ref _state) >> 32);
+            int generation = Generation(Volatile.Read(ref _state));
             long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
             while (generation == seen && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
             {
                 Thread.SpinWait(4);
-                generation = (int)(Volatile.Read(ref _state) >> 32);
+                generation = Generation(Volatile.Read(ref _state));
             }
             if (generation == seen)
             {
                 Interlocked.Increment(ref _sleepers);
-                while ((generation = (int)(Volatile.Read(ref _state) >> 32)) == seen)
+                while ((generation = Generation(Volatile.Read(ref _state))) == seen)
                     _wake.Wait();
                 Interlocked.Decrement(ref _sleepers);
             }
@@ -227,6 +241,13 @@ internal sealed unsafe class WorkerPool : IDisposable
             RunItems(generation, worker);
         }
     }
+
+    /// <summary>The state word of call <paramref name="generation"/> with <paramref name="count"/> items, none claimed:
+    /// generation in the top 24 bits (it wraps; it only tells workers that a new call came), then the count, then the next item.</summary>
+    private static long State(int generation, int count) =>
+        ((long)(generation & 0xFFFFFF) << (2 * IndexBits)) | ((long)count << IndexBits);
+
+    private static int Generation(long state) => (int)((ulong)state >> (2 * IndexBits));
 
     private static class Runner<TJob> where TJob : struct, IParallelJob, allows ref struct
     {

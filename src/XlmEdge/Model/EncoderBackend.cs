@@ -32,18 +32,17 @@ internal interface IEncoderBackend : IDisposable
 /// <summary>The CPU kernels behind <see cref="IEncoderBackend"/>: <see cref="XlmEncoder"/> and the output layer at the rows.</summary>
 internal sealed class CpuEncoderBackend : IEncoderBackend
 {
-    private readonly XlmConfig _config;
+    private readonly XlmGeometry _geometry;
     private readonly XlmWeights _weights;
-    private readonly WorkerPool _pool;
     private readonly XlmEncoder _encoder;
     private float[] _rowHidden = [];
 
     public CpuEncoderBackend(XlmConfig config, XlmWeights weights, int threads)
     {
-        _config = config;
+        _geometry = config.Geometry;
         _weights = weights;
-        _pool = new WorkerPool(threads);
-        _encoder = new XlmEncoder(config, weights, _pool);
+        Pool = new WorkerPool(threads);
+        _encoder = new XlmEncoder(config, weights, Pool);
         Description = $"cpu: {CpuFeatures.Name(CpuFeatures.Selected)}, {threads} thread{(threads == 1 ? "" : "s")}";
     }
 
@@ -51,13 +50,19 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
 
     public string Description { get; }
 
+    /// <summary>The worker threads, which the causal decoder of XlmModel shares.</summary>
+    public WorkerPool Pool { get; }
+
+    /// <summary>The encoder's activation buffers, which the causal decoder shares (a model runs one or the other).</summary>
+    public EncoderActivations Activations => _encoder.Activations;
+
     /// <summary>The preset whose generated forward runs the blocks, or null on the generic path.</summary>
     public XlmPreset? GeneratedPreset => _encoder.GeneratedPreset;
 
     public void Run(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, ReadOnlySpan<int> rows,
         Span<float> hidden, Span<float> logits)
     {
-        int d = _config.EmbeddingDimension;
+        int d = _geometry.EmbeddingDimension;
         var all = _encoder.Encode(ids, lengths, languageIds);
         if (logits.IsEmpty)
         {
@@ -71,7 +76,7 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
         if (!hidden.IsEmpty)
             selected.CopyTo(hidden);
         // logits[M, V] = hidden[rows] E^T + b: the output layer only where it is needed
-        _weights.WordEmbeddings.Linear(_pool, selected, rows.Length, _weights.OutputBias.Span, logits);
+        _weights.WordEmbeddings.Linear(Pool, selected, rows.Length, _weights.OutputBias.Span, logits);
     }
 
     private static void Gather(ReadOnlySpan<float> all, ReadOnlySpan<int> rows, int d, Span<float> destination)
@@ -80,5 +85,5 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
             all.Slice(rows[m] * d, d).CopyTo(destination.Slice(m * d, d));
     }
 
-    public void Dispose() => _pool.Dispose();
+    public void Dispose() => Pool.Dispose();
 }

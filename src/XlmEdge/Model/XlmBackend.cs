@@ -43,5 +43,5 @@ public abstract class XlmBackendProvider
     /// </summary>
     /// <exception cref="BackendUnavailableException">No device of the kind exists.</exception>
     /// <exception cref="DeviceOutOfMemoryException">The device lacks the memory for the weights.</exception>
-    internal abstract IEncoderBackend Create(XlmConfig config, XlmWeights weights);
+    internal abstract IEncoderBackend Create(XlmGeometry geometry, XlmWeights weights);
 }

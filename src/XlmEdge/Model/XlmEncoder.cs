@@ -18,23 +18,26 @@ namespace XlmEdge.Model;
 /// </remarks>
 internal sealed class XlmEncoder
 {
-    private readonly XlmConfig _config;
+    private readonly XlmGeometry _geometry;
     private readonly XlmWeights _weights;
     private readonly IEncoderBlocks _blocks;
     private readonly EncoderActivations _a = new();
 
     public XlmEncoder(XlmConfig config, XlmWeights weights, WorkerPool pool, bool useGenerated = true)
     {
-        _config = config;
+        _geometry = config.Geometry;
         _weights = weights;
         _blocks = useGenerated && GeneratedForwards.TryCreate(config, weights, pool, out var generated)
             ? generated
             : new GenericEncoderBlocks(config, weights, pool);
-        _a.EnsureCapacity(config, config.ContextLength);
+        _a.EnsureCapacity(_geometry, _geometry.ContextLength);
     }
 
     /// <summary>The preset whose generated forward runs the blocks, or null on the generic path.</summary>
     public XlmPreset? GeneratedPreset => _blocks.Preset;
+
+    /// <summary>The activation buffers, which <see cref="CausalDecoder"/> uses too (a model runs one or the other).</summary>
+    internal EncoderActivations Activations => _a;
 
     /// <summary>
     /// Runs the encoder over sentences packed back to back: <paramref name="ids"/> holds every
@@ -44,14 +47,14 @@ internal sealed class XlmEncoder
     /// </summary>
     public ReadOnlySpan<float> Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds)
     {
-        int d = _config.EmbeddingDimension;
+        int d = _geometry.EmbeddingDimension;
         int tokens = ids.Length;
-        _a.EnsureCapacity(_config, tokens);
+        _a.EnsureCapacity(_geometry, tokens);
 
         var x = _a.X.AsSpan(0, tokens * d);
         Embed(ids, lengths, languageIds, x);
         // x = LN_emb(E_word[ids] + E_pos + E_lang)
-        LayerNorm.AddNormalize(x, default, tokens, d, _weights.EmbeddingNormWeight.Span, _weights.EmbeddingNormBias.Span, _config.LayerNormEpsilon);
+        LayerNorm.AddNormalize(x, default, tokens, d, _weights.EmbeddingNormWeight.Span, _weights.EmbeddingNormBias.Span, _geometry.LayerNormEpsilon);
 
         _blocks.Run(_a, tokens, lengths);
         return _a.X.AsSpan(0, tokens * d);
@@ -59,18 +62,28 @@ internal sealed class XlmEncoder
 
     private void Embed(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, Span<float> x)
     {
-        int d = _config.EmbeddingDimension;
-        var row = _a.Row.AsSpan(0, d);
+        int d = _geometry.EmbeddingDimension;
         int t = 0;
         for (int s = 0; s < lengths.Length; s++)
         {
-            for (int p = 0; p < lengths[s]; p++, t++)
-            {
-                var xt = x.Slice(t * d, d);
-                _weights.WordEmbeddings.CopyRow(ids[t], xt);
-                _weights.PositionEmbeddings.AddRow(p, xt, row);
-                _weights.LanguageEmbeddings?.AddRow(languageIds[s], xt, row);
-            }
+            EmbedSentence(_weights, ids.Slice(t, lengths[s]), 0, languageIds[s], x.Slice(t * d, lengths[s] * d), _a.Row.AsSpan(0, d));
+            t += lengths[s];
+        }
+    }
+
+    /// <summary>
+    /// x[t] = E_word[ids[t]] + E_pos[firstPosition + t] + E_lang[languageId] (the language term only when
+    /// the model has one) for the rows of one sentence; row is a d-float scratch.
+    /// </summary>
+    internal static void EmbedSentence(XlmWeights weights, ReadOnlySpan<int> ids, int firstPosition, int languageId, Span<float> x, Span<float> row)
+    {
+        int d = row.Length;
+        for (int t = 0; t < ids.Length; t++)
+        {
+            var xt = x.Slice(t * d, d);
+            weights.WordEmbeddings.CopyRow(ids[t], xt);
+            weights.PositionEmbeddings.AddRow(firstPosition + t, xt, row);
+            weights.LanguageEmbeddings?.AddRow(languageId, xt, row);
         }
     }
 
@@ -83,7 +96,6 @@ internal sealed class XlmEncoder
         int d, int heads, int headDim, int ffnDim, float eps)
     {
         var x = a.X.AsSpan(0, tokens * d);
-        var y = a.Y.AsSpan(0, tokens * d);
         var q = a.Q.AsSpan(0, tokens * d);
         var k = a.K.AsSpan(0, tokens * d);
         var v = a.V.AsSpan(0, tokens * d);
@@ -100,6 +112,20 @@ internal sealed class XlmEncoder
             Attention.SelfAttention(pool, q[rows], k[rows], v[rows], n, heads, headDim, attention[rows]);
             start += n;
         }
+
+        FinishBlock(a, pool, b, tokens, d, ffnDim, eps);
+    }
+
+    /// <summary>
+    /// The block after attention, from <see cref="EncoderActivations.Attention"/> to the new residual
+    /// stream in <see cref="EncoderActivations.X"/>; shared with <see cref="CausalDecoder"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void FinishBlock(EncoderActivations a, WorkerPool pool, XlmBlock b, int tokens, int d, int ffnDim, float eps)
+    {
+        var x = a.X.AsSpan(0, tokens * d);
+        var y = a.Y.AsSpan(0, tokens * d);
+        var attention = a.Attention.AsSpan(0, tokens * d);
 
         // x = LN1(x + attention Wo^T + bo)
         b.Output.Linear(pool, attention, tokens, b.OutputBias.Span, y);
@@ -127,9 +153,9 @@ internal sealed class EncoderActivations
     public float[] FeedForward { get; private set; } = []; // [T, ffn]
     public float[] Row { get; private set; } = [];        // [d] one embedding row in fp32
 
-    public void EnsureCapacity(XlmConfig config, int tokens)
+    public void EnsureCapacity(XlmGeometry geometry, int tokens)
     {
-        int d = config.EmbeddingDimension;
+        int d = geometry.EmbeddingDimension;
         if (tokens > _tokenCapacity)
         {
             _tokenCapacity = tokens;
@@ -139,7 +165,7 @@ internal sealed class EncoderActivations
             K = Allocate(tokens * d);
             V = Allocate(tokens * d);
             Attention = Allocate(tokens * d);
-            FeedForward = Allocate(tokens * config.FeedForwardDimension);
+            FeedForward = Allocate(tokens * geometry.FeedForwardDimension);
             Row = Allocate(d);
         }
     }
@@ -164,10 +190,11 @@ internal sealed class GenericEncoderBlocks(XlmConfig config, XlmWeights weights,
 
     public void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths)
     {
+        var g = config.Geometry;
         foreach (var block in weights.Blocks)
         {
-            XlmEncoder.RunBlock(a, pool, block, tokens, lengths, config.EmbeddingDimension, config.Heads,
-                config.HeadDimension, config.FeedForwardDimension, config.LayerNormEpsilon);
+            XlmEncoder.RunBlock(a, pool, block, tokens, lengths, g.EmbeddingDimension, g.Heads,
+                g.HeadDimension, g.FeedForwardDimension, g.LayerNormEpsilon);
         }
     }
 }

@@ -23,7 +23,8 @@ public sealed class XlmModelOptions
 }
 
 /// <summary>
-/// An XLM masked-language model mapped from a GGUF file made by <c>xlmedge-weights pack</c>.
+/// An XLM model mapped from a GGUF file made by <c>xlmedge-weights pack</c>: a masked language
+/// model (fill-mask) or a causal one (<see cref="IsCausal"/>: generation and scoring).
 /// </summary>
 /// <remarks>
 /// Loading maps the file read-only and checks every tensor's name and shape; the weights are used
@@ -31,12 +32,13 @@ public sealed class XlmModelOptions
 /// concurrent calls are serialised, because each call already uses all <see cref="XlmModelOptions.Threads"/>.
 /// After the first call of a given size, a call allocates only the results it returns.
 /// </remarks>
-public sealed class XlmModel : IDisposable
+public sealed partial class XlmModel : IDisposable
 {
     /// <summary>Most masks one call may fill (over all inputs of a batch).</summary>
     public const int MaxMasksPerCall = 64;
 
     private readonly GgufFile _file;
+    private readonly XlmWeights _weights;
     private readonly IEncoderBackend _backend;
     private readonly Lock _gate = new();
     private bool _disposed;
@@ -51,11 +53,12 @@ public sealed class XlmModel : IDisposable
     private int[] _topK = [];
     private readonly StringBuilder _sequence = new();
 
-    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, IEncoderBackend backend, string? fallback)
+    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, IEncoderBackend backend, string? fallback)
     {
         _file = file;
         Config = config;
         Tokenizer = tokenizer;
+        _weights = weights;
         _backend = backend;
         BackendDescription = fallback is null ? backend.Description : $"{backend.Description} (auto: {fallback})";
     }
@@ -78,6 +81,9 @@ public sealed class XlmModel : IDisposable
     /// <summary>The backend itself, for benchmarks and tests.</summary>
     internal IEncoderBackend EncoderBackend => _backend;
 
+    /// <summary>The CPU backend: causal models always run on it (<see cref="CreateBackend"/>).</summary>
+    private CpuEncoderBackend Cpu => (CpuEncoderBackend)_backend;
+
     /// <summary>The preset whose generated, unrolled forward runs this model; null when the generic forward (or a device) does.</summary>
     internal XlmPreset? GeneratedForward => (_backend as CpuEncoderBackend)?.GeneratedPreset;
 
@@ -96,11 +102,9 @@ public sealed class XlmModel : IDisposable
         var file = GgufFile.Open(path);
         try
         {
-            var config = XlmConfig.FromGguf(file);
-            var tokenizer = ModelFile.CreateTokenizer(file, config);
-            var weights = XlmWeights.Bind(file, config);
+            var (config, tokenizer, weights) = ModelFile.Open(file);
             var backend = CreateBackend(options, config, weights, out string? fallback);
-            return new XlmModel(file, config, tokenizer, backend, fallback);
+            return new XlmModel(file, config, tokenizer, weights, backend, fallback);
         }
         catch (ModelFileException e)
         {
@@ -120,18 +124,21 @@ public sealed class XlmModel : IDisposable
         fallback = null;
         if (options.Backend == XlmBackend.Cpu)
             return new CpuEncoderBackend(config, weights, options.Threads);
-        var provider = options.BackendProvider;
-        if (provider is null)
+        string? unavailable = options.BackendProvider is null
+            ? "no GPU backend: XlmModelOptions.BackendProvider is not set (it comes from the XlmEdge.Gpu package, which Native AOT builds cannot use)"
+            : config.Geometry.IsCausal
+                ? "the GPU backend runs masked language models (fill-mask); causal models run on the CPU"
+                : null;
+        if (unavailable is not null)
         {
-            const string none = "no GPU backend: XlmModelOptions.BackendProvider is not set (it comes from the XlmEdge.Gpu package, which Native AOT builds cannot use)";
             if (options.Backend == XlmBackend.Cuda)
-                throw new BackendUnavailableException(none);
-            fallback = none;
+                throw new BackendUnavailableException(unavailable);
+            fallback = unavailable;
             return new CpuEncoderBackend(config, weights, options.Threads);
         }
         try
         {
-            return provider.Create(config, weights);
+            return options.BackendProvider!.Create(config.Geometry, weights);
         }
         catch (Exception e) when (options.Backend == XlmBackend.Auto && e is BackendUnavailableException or DeviceOutOfMemoryException)
         {
@@ -188,9 +195,9 @@ public sealed class XlmModel : IDisposable
     {
         var tokenized = Tokenizer.Encode(text, language);
         int[] ids = [.. tokenized.Ids];
-        var hidden = new float[ids.Length * Config.EmbeddingDimension];
+        var hidden = new float[ids.Length * Config.Geometry.EmbeddingDimension];
         EncodeIds(ids, tokenized.LanguageId, hidden);
-        return new EncodedText(ids, Config.EmbeddingDimension, hidden);
+        return new EncodedText(ids, Config.Geometry.EmbeddingDimension, hidden);
     }
 
     /// <summary>Writes the final hidden states [inputIds.Length, d] of one input into <paramref name="hidden"/>; allocates nothing.</summary>
@@ -198,12 +205,20 @@ public sealed class XlmModel : IDisposable
     {
         CheckIds(inputIds, 0);
         CheckLanguage(languageId);
-        int d = Config.EmbeddingDimension;
+        int d = Config.Geometry.EmbeddingDimension;
         if (hidden.Length < inputIds.Length * d)
             throw new ArgumentException($"hidden needs {inputIds.Length * d} floats", nameof(hidden));
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (Config.Geometry.IsCausal)
+            {
+                // each position sees itself and the positions before it (see XlmModel.Causal.cs)
+                var decoder = Decoder();
+                decoder.Reset();
+                decoder.Append(inputIds, languageId).CopyTo(hidden);
+                return;
+            }
             Span<int> lengths = [inputIds.Length];
             Span<int> languages = [languageId];
             _backend.Run(inputIds, lengths, languages, AllRows(inputIds.Length), hidden[..(inputIds.Length * d)], []);
@@ -226,8 +241,9 @@ public sealed class XlmModel : IDisposable
     private IReadOnlyList<FillMaskResult> Run(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int topK,
         Func<int, IReadOnlyList<string>>? tokens)
     {
+        RequireMasked();
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.VocabularySize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.Geometry.VocabularySize);
         if (inputs.Count == 0)
             return [];
         int total = 0, masks = 0;
@@ -258,7 +274,7 @@ public sealed class XlmModel : IDisposable
                 {
                     if (ids[p] != Config.MaskId)
                         continue;
-                    var rowLogits = logits.Slice(row * Config.VocabularySize, Config.VocabularySize);
+                    var rowLogits = logits.Slice(row * Config.Geometry.VocabularySize, Config.Geometry.VocabularySize);
                     predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK)));
                     row++;
                 }
@@ -271,6 +287,7 @@ public sealed class XlmModel : IDisposable
     /// <summary>The full logit rows [masks][V] of every mask, in input order (for tests and diagnostics).</summary>
     internal float[][] MaskLogits(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages)
     {
+        RequireMasked();
         int total = 0;
         for (int i = 0; i < inputs.Count; i++)
         {
@@ -281,7 +298,7 @@ public sealed class XlmModel : IDisposable
         lock (_gate)
         {
             var logits = EncodeAndProject(inputs, languages, total);
-            int v = Config.VocabularySize;
+            int v = Config.Geometry.VocabularySize;
             var rows = new float[logits.Length / v][];
             for (int m = 0; m < rows.Length; m++)
                 rows[m] = logits.Slice(m * v, v).ToArray();
@@ -311,8 +328,9 @@ public sealed class XlmModel : IDisposable
             at += ids.Length;
         }
 
-        Grow(ref _logits, maskCount * Config.VocabularySize);
-        var logits = _logits.AsSpan(0, maskCount * Config.VocabularySize);
+        int v = Config.Geometry.VocabularySize;
+        Grow(ref _logits, maskCount * v);
+        var logits = _logits.AsSpan(0, maskCount * v);
         _backend.Run(_packedIds.AsSpan(0, total), _lengths.AsSpan(0, inputs.Count), _languages.AsSpan(0, inputs.Count),
             _maskRows.AsSpan(0, maskCount), [], logits);
         return logits;
@@ -323,7 +341,7 @@ public sealed class XlmModel : IDisposable
     {
         if (_allRows.Length < count)
         {
-            _allRows = new int[Math.Max(count, Config.ContextLength)];
+            _allRows = new int[Math.Max(count, Config.Geometry.ContextLength)];
             for (int i = 0; i < _allRows.Length; i++)
                 _allRows[i] = i;
         }
@@ -401,13 +419,13 @@ public sealed class XlmModel : IDisposable
     {
         if (ids.IsEmpty)
             throw new InvalidInputException($"input {index} is empty");
-        if (ids.Length > Config.ContextLength)
+        if (ids.Length > Config.Geometry.ContextLength)
             throw new InvalidInputException(
-                $"input {index} is {ids.Length} tokens long; the model takes at most {Config.ContextLength} tokens, <s> and </s> included");
+                $"input {index} is {ids.Length} tokens long; the model takes at most {Config.Geometry.ContextLength} tokens, <s> and </s> included");
         foreach (int id in ids)
         {
-            if ((uint)id >= (uint)Config.VocabularySize)
-                throw new InvalidInputException($"input {index} has token id {id}, outside the vocabulary of {Config.VocabularySize}");
+            if ((uint)id >= (uint)Config.Geometry.VocabularySize)
+                throw new InvalidInputException($"input {index} has token id {id}, outside the vocabulary of {Config.Geometry.VocabularySize}");
         }
     }
 

@@ -69,91 +69,121 @@ internal readonly unsafe struct WeightVector(float* data, int length)
     public ReadOnlySpan<float> Span => new(data, length);
 }
 
-/// <summary>One post-norm transformer block's weights, HF names in comments.</summary>
+/// <summary>One post-norm transformer block's weights (<see cref="XlmTensors"/> names the tensors).</summary>
 internal sealed class XlmBlock
 {
-    public required WeightMatrix Query, Key, Value, Output;          // attentions.{i}.{q,k,v,out}_lin.weight
+    public required WeightMatrix Query, Key, Value, Output;
     public required WeightVector QueryBias, KeyBias, ValueBias, OutputBias;
-    public required WeightVector Norm1Weight, Norm1Bias;             // layer_norm1.{i}
-    public required WeightMatrix FeedForward1, FeedForward2;         // ffns.{i}.lin1 / lin2
+    public required WeightVector Norm1Weight, Norm1Bias;
+    public required WeightMatrix FeedForward1, FeedForward2;
     public required WeightVector FeedForward1Bias, FeedForward2Bias;
-    public required WeightVector Norm2Weight, Norm2Bias;             // layer_norm2.{i}
+    public required WeightVector Norm2Weight, Norm2Bias;
 }
 
 /// <summary>
-/// Every tensor of the model, looked up by its Hugging Face name and shape-checked once at load.
-/// The views point into the mapped file, so the <see cref="GgufFile"/> must outlive this object.
+/// Every tensor of the model, bound by its <see cref="XlmTensors"/> declaration: looked up by name,
+/// checked for shape and type once at load. The views point into the mapped file, so the
+/// <see cref="GgufFile"/> must outlive this object.
 /// </summary>
-internal sealed unsafe class XlmWeights
+internal sealed class XlmWeights
 {
-    public required WeightMatrix WordEmbeddings { get; init; }       // transformer.embeddings.weight, tied to pred_layer.proj.weight
-    public required WeightMatrix PositionEmbeddings { get; init; }   // transformer.position_embeddings.weight
-    public required WeightMatrix? LanguageEmbeddings { get; init; }  // transformer.lang_embeddings.weight
-    public required WeightVector EmbeddingNormWeight { get; init; }  // transformer.layer_norm_emb
+    public required WeightMatrix WordEmbeddings { get; init; }       // also the output projection (tied)
+    public required WeightMatrix PositionEmbeddings { get; init; }
+    public required WeightMatrix? LanguageEmbeddings { get; init; }  // null when the model has none
+    public required WeightVector EmbeddingNormWeight { get; init; }
     public required WeightVector EmbeddingNormBias { get; init; }
     public required XlmBlock[] Blocks { get; init; }
-    public required WeightVector OutputBias { get; init; }           // pred_layer.proj.bias
+    public required WeightVector OutputBias { get; init; }
 
-    public static XlmWeights Bind(GgufFile file, XlmConfig c)
+    /// <summary>Binds every tensor of geometry <paramref name="g"/>; a missing, misshaped, mistyped or unexpected tensor is an error.</summary>
+    /// <exception cref="ModelFileException">The file's tensors are not exactly the model's.</exception>
+    public static XlmWeights Bind(GgufFile file, XlmGeometry g)
     {
-        int d = c.EmbeddingDimension;
-        var blocks = new XlmBlock[c.Layers];
-        for (int i = 0; i < c.Layers; i++)
+        var w = new WeightBinder(file, g);
+        var blocks = new XlmBlock[g.Layers];
+        for (int i = 0; i < blocks.Length; i++)
         {
-            string a = $"transformer.attentions.{i}.";
-            string f = $"transformer.ffns.{i}.";
             blocks[i] = new XlmBlock
             {
-                Query = Matrix(file, a + "q_lin.weight", d, d),
-                Key = Matrix(file, a + "k_lin.weight", d, d),
-                Value = Matrix(file, a + "v_lin.weight", d, d),
-                Output = Matrix(file, a + "out_lin.weight", d, d),
-                QueryBias = Vector(file, a + "q_lin.bias", d),
-                KeyBias = Vector(file, a + "k_lin.bias", d),
-                ValueBias = Vector(file, a + "v_lin.bias", d),
-                OutputBias = Vector(file, a + "out_lin.bias", d),
-                Norm1Weight = Vector(file, $"transformer.layer_norm1.{i}.weight", d),
-                Norm1Bias = Vector(file, $"transformer.layer_norm1.{i}.bias", d),
-                FeedForward1 = Matrix(file, f + "lin1.weight", c.FeedForwardDimension, d),
-                FeedForward1Bias = Vector(file, f + "lin1.bias", c.FeedForwardDimension),
-                FeedForward2 = Matrix(file, f + "lin2.weight", d, c.FeedForwardDimension),
-                FeedForward2Bias = Vector(file, f + "lin2.bias", d),
-                Norm2Weight = Vector(file, $"transformer.layer_norm2.{i}.weight", d),
-                Norm2Bias = Vector(file, $"transformer.layer_norm2.{i}.bias", d),
+                Query = w.Matrix(XlmTensors.Query, i),
+                QueryBias = w.Vector(XlmTensors.QueryBias, i),
+                Key = w.Matrix(XlmTensors.Key, i),
+                KeyBias = w.Vector(XlmTensors.KeyBias, i),
+                Value = w.Matrix(XlmTensors.Value, i),
+                ValueBias = w.Vector(XlmTensors.ValueBias, i),
+                Output = w.Matrix(XlmTensors.Output, i),
+                OutputBias = w.Vector(XlmTensors.OutputBias, i),
+                Norm1Weight = w.Vector(XlmTensors.Norm1Weight, i),
+                Norm1Bias = w.Vector(XlmTensors.Norm1Bias, i),
+                FeedForward1 = w.Matrix(XlmTensors.FeedForward1, i),
+                FeedForward1Bias = w.Vector(XlmTensors.FeedForward1Bias, i),
+                FeedForward2 = w.Matrix(XlmTensors.FeedForward2, i),
+                FeedForward2Bias = w.Vector(XlmTensors.FeedForward2Bias, i),
+                Norm2Weight = w.Vector(XlmTensors.Norm2Weight, i),
+                Norm2Bias = w.Vector(XlmTensors.Norm2Bias, i),
             };
         }
-        return new XlmWeights
+        var weights = new XlmWeights
         {
-            WordEmbeddings = Matrix(file, "transformer.embeddings.weight", c.VocabularySize, d),
-            PositionEmbeddings = Matrix(file, "transformer.position_embeddings.weight", c.ContextLength, d),
-            LanguageEmbeddings = c.UsesLanguageEmbeddings
-                ? Matrix(file, "transformer.lang_embeddings.weight", c.Languages.Count, d)
-                : null,
-            EmbeddingNormWeight = Vector(file, "transformer.layer_norm_emb.weight", d),
-            EmbeddingNormBias = Vector(file, "transformer.layer_norm_emb.bias", d),
+            WordEmbeddings = w.Matrix(XlmTensors.WordEmbeddings),
+            PositionEmbeddings = w.Matrix(XlmTensors.PositionEmbeddings),
+            LanguageEmbeddings = w.OptionalMatrix(XlmTensors.LanguageEmbeddings),
+            EmbeddingNormWeight = w.Vector(XlmTensors.EmbeddingNormWeight),
+            EmbeddingNormBias = w.Vector(XlmTensors.EmbeddingNormBias),
             Blocks = blocks,
-            OutputBias = Vector(file, "pred_layer.proj.bias", c.VocabularySize),
+            OutputBias = w.Vector(XlmTensors.PredictionBias),
         };
+        w.CheckEveryTensorBound();
+        return weights;
     }
+}
 
-    private static WeightMatrix Matrix(GgufFile file, string name, int rows, int columns)
+/// <summary>
+/// Hands out views of a file's tensors by their <see cref="TensorSpec"/> (as candle's VarBuilder
+/// does): the name, shape and accepted types come from the declaration, never from the caller.
+/// </summary>
+internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry)
+{
+    private int _bound;
+
+    public WeightMatrix Matrix(TensorSpec spec, int block = -1)
     {
-        var t = Require(file, name);
-        if (t.Shape.Length != 2 || t.Shape[0] != rows || t.Shape[1] != columns)
-            throw new ModelFileException($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}], expected [{rows}, {columns}]");
-        return new WeightMatrix(file.Pointer(t), rows, columns, t.Type == GgufTensorType.F16);
+        var t = Require(spec, block, matrix: true);
+        return new WeightMatrix(file.Pointer(t), (int)t.Shape[0], (int)t.Shape[1], t.Type == GgufTensorType.F16);
     }
 
-    private static WeightVector Vector(GgufFile file, string name, int length)
+    /// <summary>The matrix, or null when the geometry has no such tensor.</summary>
+    public WeightMatrix? OptionalMatrix(TensorSpec spec) => spec.IsPresentIn(geometry) ? Matrix(spec) : null;
+
+    public WeightVector Vector(TensorSpec spec, int block = -1)
     {
-        var t = Require(file, name);
-        if (t.Shape.Length != 1 || t.Shape[0] != length)
-            throw new ModelFileException($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}], expected [{length}]");
-        if (t.Type != GgufTensorType.F32)
-            throw new ModelFileException($"tensor '{name}' has type {t.Type}, expected F32 for a 1-D tensor");
-        return new WeightVector((float*)file.Pointer(t), length);
+        var t = Require(spec, block, matrix: false);
+        return new WeightVector((float*)file.Pointer(t), (int)t.Shape[0]);
     }
 
-    private static GgufTensorInfo Require(GgufFile file, string name) =>
-        file.TryGetTensor(name, out var t) ? t : throw new ModelFileException($"tensor '{name}' is missing");
+    /// <summary>Refuses a file with tensors the model does not have (the runtime would silently ignore them).</summary>
+    public void CheckEveryTensorBound()
+    {
+        if (_bound == file.Tensors.Count)
+            return;
+        var expected = new HashSet<string>(XlmTensors.In(geometry).Select(t => t.GgufName), StringComparer.Ordinal);
+        var extra = file.Tensors.First(t => !expected.Contains(t.Name));
+        throw new ModelFileException($"tensor '{extra.Name}' is not a tensor of this model ({file.Tensors.Count} tensors, {expected.Count} expected for its geometry)");
+    }
+
+    private GgufTensorInfo Require(TensorSpec spec, int block, bool matrix)
+    {
+        if (spec.IsMatrix != matrix || !spec.IsPresentIn(geometry))
+            throw new InvalidOperationException($"{spec.GgufName} bound as the wrong kind of tensor");
+        string name = spec.GgufNameOf(block);
+        if (!file.TryGetTensor(name, out var t))
+            throw new ModelFileException($"tensor '{name}' is missing");
+        long[] shape = spec.ShapeIn(geometry);
+        if (!t.Shape.AsSpan().SequenceEqual(shape))
+            throw new ModelFileException($"tensor '{name}' has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", shape)}]");
+        if (!spec.Accepts(t.Type))
+            throw new ModelFileException($"tensor '{name}' has type {t.Type}, expected {spec.AcceptedTypes}");
+        _bound++;
+        return t;
+    }
 }

@@ -5,24 +5,68 @@ namespace XlmEdge.Tokenization;
 
 /// <summary>
 /// The sacremoses 0.1.1 data embedded in this assembly (see MosesData/README.md): the
-/// perluniprops character classes and the per-language non-breaking prefix lists.
+/// perluniprops character classes and the non-breaking prefix lists of its 38 languages.
 /// </summary>
 internal static class MosesResources
 {
     private const string Prefix = "XlmEdge.MosesData.";
 
-    private static readonly Lazy<CharacterClasses> s_classes = new(LoadClasses);
+    /// <summary>The language whose prefix list sacremoses uses for a code it has no list for.</summary>
+    public const string FallbackPrefixLanguage = "en";
 
-    /// <summary>The character classes MosesTokenizer uses, loaded once per process.</summary>
+    // sacremoses NonbreakingPrefixes.available_langs: every file's code, and the English name
+    // that also selects it ("german" -> de). Any other language reads the English list.
+    private static readonly Dictionary<string, string> s_prefixFiles = BuildPrefixFileTable(
+        "assamese as", "bengali bn", "catalan ca", "czech cs", "german de", "greek el", "english en",
+        "spanish es", "estonian et", "finnish fi", "french fr", "irish ga", "gujarati gu", "hindi hi",
+        "hungarian hu", "icelandic is", "italian it", "kannada kn", "lithuanian lt", "latvian lv",
+        "malayalam ml", "manipuri mni", "marathi mr", "dutch nl", "oriya or", "punjabi pa", "polish pl",
+        "portuguese pt", "romanian ro", "russian ru", "slovak sk", "slovenian sl", "swedish sv",
+        "tamil ta", "telugu te", "tetum tdt", "cantonese yue", "chinese zh");
+
+    private static readonly Lazy<CharacterClasses> s_classes = new(() => LoadClasses(extraLetters: ""));
+    private static readonly Lazy<CharacterClasses> s_koreanClasses = new(() => LoadClasses(ReadText("Hangul.txt")));
+
+    /// <summary>The character classes MosesTokenizer uses for most languages, loaded once per process.</summary>
     public static CharacterClasses Classes => s_classes.Value;
+
+    /// <summary>
+    /// The classes <c>MosesTokenizer(language)</c> uses: for <c>ko</c>, sacremoses adds the
+    /// perluniprops Hangul characters to IsAlnum and IsAlpha; every other language XlmEdge
+    /// tokenizes uses the plain classes.
+    /// </summary>
+    public static CharacterClasses ClassesFor(string language) => language == "ko" ? s_koreanClasses.Value : s_classes.Value;
 
     /// <summary>IsAlnum and IsAlpha carry sacremoses' Indic virama and nukta additions.</summary>
     public sealed record CharacterClasses(CodePointSet IsAlnum, CodePointSet IsAlpha, CodePointSet IsN, CodePointSet IsLower);
 
-    /// <summary>The raw non-breaking prefix file of a language, or null when none is embedded.</summary>
-    public static string? TryReadNonbreakingPrefixes(string language) => TryReadText("nonbreaking_prefix." + language);
+    /// <summary>
+    /// The code of the prefix list sacremoses reads for <paramref name="language"/>: its own when
+    /// sacremoses has one (by code or English name), else <see cref="FallbackPrefixLanguage"/>,
+    /// silently, as sacremoses does.
+    /// </summary>
+    public static string PrefixLanguageOf(string language) =>
+        s_prefixFiles.TryGetValue(language, out var code) ? code : FallbackPrefixLanguage;
 
-    /// <summary>Languages that have an embedded non-breaking prefix file.</summary>
+    /// <summary>The raw non-breaking prefix file sacremoses reads for <paramref name="language"/>.</summary>
+    public static string NonbreakingPrefixes(string language) => ReadText("nonbreaking_prefix." + PrefixLanguageOf(language));
+
+    /// <summary>The language codes sacremoses has a prefix list for.</summary>
+    public static IReadOnlyCollection<string> PrefixLanguages { get; } = s_prefixFiles.Values.ToHashSet(StringComparer.Ordinal);
+
+    private static Dictionary<string, string> BuildPrefixFileTable(params string[] nameAndCode)
+    {
+        var table = new Dictionary<string, string>(2 * nameAndCode.Length, StringComparer.Ordinal);
+        foreach (var entry in nameAndCode)
+        {
+            var code = entry.Substring(entry.IndexOf(' ') + 1);
+            table.Add(entry.Substring(0, entry.IndexOf(' ')), code);
+            table.Add(code, code);
+        }
+        return table;
+    }
+
+    /// <summary>Languages that have an embedded non-breaking prefix file (to check the table against the files).</summary>
     public static IReadOnlyList<string> LanguagesWithPrefixes()
     {
         var found = new List<string>();
@@ -35,7 +79,9 @@ internal static class MosesResources
         return found;
     }
 
-    private static CharacterClasses LoadClasses()
+    // extraLetters: characters sacremoses appends to IsAlnum and IsAlpha for the language
+    // (self.IsAlpha += ...; self.IsAlnum += ..., then PAD_NOT_ISALNUM is rebuilt from them).
+    private static CharacterClasses LoadClasses(string extraLetters)
     {
         var alnum = LoadSet("IsAlnum.txt");
         var alpha = LoadSet("IsAlpha.txt");
@@ -44,6 +90,8 @@ internal static class MosesResources
             alnum.Add(cp);
             alpha.Add(cp);
         }
+        alnum.AddAll(extraLetters);
+        alpha.AddAll(extraLetters);
         return new CharacterClasses(alnum, alpha, LoadSet("IsN.txt"), LoadSet("IsLower.txt"));
     }
 

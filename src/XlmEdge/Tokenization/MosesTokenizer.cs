@@ -11,8 +11,9 @@ namespace XlmEdge.Tokenization;
 /// pad every character outside IsAlnum, whitespace and <c>.'`,-</c> with spaces; protect runs
 /// of dots (DOTMULTI); separate commas not inside numbers; the language's apostrophe rules;
 /// non-breaking prefixes; collapse and strip; split a final <c>.'</c>; restore the dots; split
-/// on whitespace. Language-specific behaviour is data (the prefix file) plus sacremoses'
-/// choice of apostrophe rules (en; fr and it; everything else).
+/// on whitespace. Language-specific behaviour is data (the prefix file, and Hangul letters added
+/// to IsAlnum and IsAlpha for ko) plus sacremoses' choice of apostrophe rules (en; fr and it;
+/// everything else).
 /// </remarks>
 internal sealed class MosesTokenizer
 {
@@ -31,11 +32,14 @@ internal sealed class MosesTokenizer
     private readonly bool[] _asciiKeptByPadding = new bool[0x80];
     private static readonly Func<int, bool> s_lowerS = cp => cp == 's';
 
-    /// <param name="language">Moses language code; selects the apostrophe rules.</param>
-    /// <param name="nonbreakingPrefixFile">Text of the language's <c>nonbreaking_prefix.*</c> file.</param>
-    public MosesTokenizer(string language, string nonbreakingPrefixFile)
+    /// <param name="language">
+    /// Moses language code; selects the apostrophe rules, the non-breaking prefix list (English
+    /// for a language sacremoses has none for) and the character classes (Hangul letters for ko).
+    /// </param>
+    public MosesTokenizer(string language)
     {
-        _classes = MosesResources.Classes;
+        _classes = MosesResources.ClassesFor(language);
+        string nonbreakingPrefixFile = MosesResources.NonbreakingPrefixes(language);
         _apostrophes = language switch
         {
             "en" => ApostropheRules.English,

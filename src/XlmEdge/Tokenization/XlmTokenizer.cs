@@ -5,17 +5,24 @@ using System.Text.Json;
 namespace XlmEdge.Tokenization;
 
 /// <summary>
-/// The XLM tokenizer, identical to Hugging Face's <c>XLMTokenizer</c> over sacremoses 0.1.1 for
-/// the languages whose Moses data is bundled (en, fr), with the language passed to Moses as
-/// the XLM authors' pipeline does.
+/// The XLM tokenizer, identical to Hugging Face's <c>XLMTokenizer</c> over sacremoses 0.1.1, with
+/// the language passed to Moses as the XLM authors' pipeline does.
 /// </summary>
 /// <remarks>
 /// <para>Pipeline: the text is split on special tokens written literally (<c>&lt;s&gt;</c>,
 /// <c>&lt;/s&gt;</c>, <c>&lt;pad&gt;</c>, <c>&lt;unk&gt;</c>, <c>&lt;special0&gt;</c> to
 /// <c>&lt;special9&gt;</c>; exact and case-sensitive, even inside a word), which map straight to
 /// their ids. Every other piece goes through unicode punctuation replacement, the Moses
-/// punctuation normalizer, deletion of characters of category C*, the Moses tokenizer, then
-/// (when the model lowercases) lowercasing with accent removal, and byte-pair encoding.</para>
+/// punctuation normalizer, deletion of characters of category C*, for Romanian (<c>ro</c>) the
+/// removal of its diacritics, the Moses tokenizer, then (when the model lowercases) lowercasing
+/// with accent removal, and byte-pair encoding.</para>
+/// <para>Languages: Moses rules come from the language code, exactly as in sacremoses: the
+/// non-breaking prefix list of the code for the 38 languages sacremoses ships one for, and the
+/// English list, silently, for any other code (so <c>ar</c> or <c>zh_yue</c> tokenize with
+/// English prefixes, as in Hugging Face). <c>zh</c>, <c>th</c> and <c>ja</c> are refused with
+/// <see cref="InvalidInputException"/>: Hugging Face segments them with jieba, PyThaiNLP and
+/// KyTea, which XlmEdge does not include; so is sacremoses' <c>cjk</c> mode, whose Han and kana
+/// tables are not bundled. Such a model still runs on ids tokenized elsewhere.</para>
 /// <para>Thread safety: all members may be called concurrently from several threads. The
 /// per-word cache (Moses token to BPE tokens and ids) is a bounded concurrent dictionary.</para>
 /// <para>Input is limited to <see cref="MaxTextLength"/> UTF-16 code units per call; longer
@@ -51,7 +58,16 @@ public sealed class XlmTokenizer
     private readonly ConcurrentDictionary<string, EncodedWord>.AlternateLookup<ReadOnlySpan<char>> _wordCacheLookup;
     private int _wordCacheCount;
 
-    private sealed record LanguagePipeline(MosesPunctNormalizer Normalizer, MosesTokenizer Moses);
+    private sealed record LanguagePipeline(MosesPunctNormalizer Normalizer, MosesTokenizer Moses, bool Romanian);
+
+    // HF XLMTokenizer.lang_with_custom_tokenizer, plus sacremoses' cjk mode (see the remarks).
+    private static readonly Dictionary<string, string> s_unsupported = new(StringComparer.Ordinal)
+    {
+        ["zh"] = "Hugging Face's XLMTokenizer segments Chinese with jieba",
+        ["th"] = "Hugging Face's XLMTokenizer segments Thai with PyThaiNLP",
+        ["ja"] = "Hugging Face's XLMTokenizer segments Japanese with KyTea",
+        ["cjk"] = "sacremoses' cjk mode needs its Han and kana tables",
+    };
 
     private sealed record EncodedWord(string[] Tokens, int[] Ids);
 
@@ -138,6 +154,9 @@ public sealed class XlmTokenizer
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(id, _tokens.Length);
         return _tokens[id];
     }
+
+    /// <summary>Whether <paramref name="token"/> is one of the special token strings (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
+    internal static bool IsSpecialToken(string token) => Array.IndexOf(s_specialTokens, token) >= 0;
 
     /// <summary>Whether <paramref name="id"/> is one of the special tokens (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
     public bool IsSpecial(int id) => Array.IndexOf(_specialIds, id) >= 0;
@@ -325,11 +344,12 @@ public sealed class XlmTokenizer
     /// <summary>Every stage of the pipeline for one piece of text between special tokens (for tests and diagnostics).</summary>
     internal PieceTrace TracePiece(string piece, int languageId)
     {
-        var pipeline = _pipelines[languageId].Value;
+        var pipeline = Pipeline(languageId);
         var unicodePunct = UnicodePunctuation.Replace(piece);
         var punctNorm = pipeline.Normalizer.Normalize(unicodePunct);
         var printable = PythonText.RemoveNonPrinting(punctNorm);
-        var moses = pipeline.Moses.Tokenize(printable);
+        var romanian = pipeline.Romanian ? RomanianPreprocessing.Apply(printable) : null;
+        var moses = pipeline.Moses.Tokenize(romanian ?? printable);
         var lowercased = _lowercase ? AccentFolding.LowercaseAndRemoveAccent(moses) : [.. moses];
         var bpe = new List<string>();
         foreach (var word in lowercased)
@@ -337,15 +357,18 @@ public sealed class XlmTokenizer
             if (word.Length > 0)
                 bpe.AddRange(EncodeWord(word).Tokens);
         }
-        return new PieceTrace(unicodePunct, punctNorm, printable, moses, lowercased, bpe);
+        return new PieceTrace(unicodePunct, punctNorm, printable, romanian, moses, lowercased, bpe);
     }
 
+    /// <summary>The stages of one piece; <c>Romanian</c> is null for languages other than ro.</summary>
     internal sealed record PieceTrace(
-        string UnicodePunct, string PunctNorm, string Printable,
+        string UnicodePunct, string PunctNorm, string Printable, string? Romanian,
         IReadOnlyList<string> Moses, IReadOnlyList<string> Lowercased, IReadOnlyList<string> Bpe);
 
     private void Tokenize(string text, int languageId, List<string>? tokensOut, List<int> idsOut)
     {
+        // Refuses an unsupported language before anything else, even for text without words.
+        var pipeline = Pipeline(languageId);
         foreach (var (piece, special) in SplitOnSpecialTokens(text))
         {
             if (special >= 0)
@@ -354,8 +377,9 @@ public sealed class XlmTokenizer
                 idsOut.Add(_specialIds[special]);
                 continue;
             }
-            var pipeline = _pipelines[languageId].Value;
             var normalized = PythonText.RemoveNonPrinting(pipeline.Normalizer.Normalize(UnicodePunctuation.Replace(piece)));
+            if (pipeline.Romanian)
+                normalized = RomanianPreprocessing.Apply(normalized);
             var moses = pipeline.Moses.TokenizeToString(normalized);
             for (int start = 0; start < moses.Length;)
             {
@@ -422,11 +446,15 @@ public sealed class XlmTokenizer
             throw new InvalidInputException($"text is {text.Length} characters long; the tokenizer accepts at most {MaxTextLength}");
     }
 
-    private static LanguagePipeline CreatePipeline(string language)
+    private LanguagePipeline Pipeline(int languageId)
     {
-        var prefixes = MosesResources.TryReadNonbreakingPrefixes(language)
-            ?? throw new InvalidInputException(
-                $"no Moses data is bundled for language '{language}' (bundled: {string.Join(", ", MosesResources.LanguagesWithPrefixes())})");
-        return new LanguagePipeline(new MosesPunctNormalizer(language), new MosesTokenizer(language, prefixes));
+        var language = _languages[languageId];
+        if (s_unsupported.TryGetValue(language, out var reason))
+            throw new InvalidInputException(
+                $"unsupported language '{language}': {reason}, which XlmEdge does not include (tokenize elsewhere and pass token ids)");
+        return _pipelines[languageId].Value;
     }
+
+    private static LanguagePipeline CreatePipeline(string language) =>
+        new(new MosesPunctNormalizer(language), new MosesTokenizer(language), language == RomanianPreprocessing.Language);
 }

@@ -22,7 +22,8 @@ internal sealed record GgufTensorInfo(string Name, long[] Shape, GgufTensorType 
 /// </summary>
 internal sealed unsafe class GgufFile : IDisposable
 {
-    private const int MaxDimensions = 8;
+    /// <summary>GGUF tensors have at most 4 dimensions (ggml's GGML_MAX_DIMS).</summary>
+    private const int MaxDimensions = 4;
     private const int MaxArrayNesting = 4;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -194,6 +195,14 @@ internal sealed unsafe class GgufFile : IDisposable
         if (entry.Type != GgufValueType.Array || entry.ElementType != GgufValueType.String)
             throw TypeError(entry, "array of string");
         return (string[])entry.Value;
+    }
+
+    public int[] GetInt32Array(string key)
+    {
+        var entry = Require(key);
+        if (entry.Type != GgufValueType.Array || entry.ElementType != GgufValueType.Int32)
+            throw TypeError(entry, "array of int32");
+        return (int[])entry.Value;
     }
 
     /// <summary>A view of an F16 tensor, valid until this file is disposed.</summary>

@@ -17,6 +17,11 @@ internal static class GgufFormat
     public const string KeyArchitecture = "general.architecture";
     public const string KeyName = "general.name";
     public const string KeyAlignment = "general.alignment";
+    public const string KeyLicense = "general.license";
+    public const string KeySourceUrl = "general.source.url";
+    public const string KeySourceRepository = "general.source.huggingface.repository";
+    /// <summary>llama.cpp's llama_ftype of the matrices: <see cref="FileTypeAllF32"/> or <see cref="FileTypeMostlyF16"/>.</summary>
+    public const string KeyFileType = "general.file_type";
     public const string KeyVocabSize = "xlm.vocab_size";
     public const string KeyEmbeddingLength = "xlm.embedding_length";
     public const string KeyBlockCount = "xlm.block_count";
@@ -30,7 +35,9 @@ internal static class GgufFormat
     public const string KeyCausal = "xlm.causal";
     public const string KeyGeluActivation = "xlm.gelu_activation";
     public const string KeyDoLowercaseAndRemoveAccent = "xlm.do_lowercase_and_remove_accent";
-    public const string KeyMaskTokenId = "xlm.mask_token_id";
+    public const string KeyMaskTokenId = "tokenizer.ggml.mask_token_id";
+    /// <summary>Where files packed before <see cref="KeyMaskTokenId"/> was written keep the mask id.</summary>
+    public const string KeyLegacyMaskTokenId = "xlm.mask_token_id";
     public const string KeyTokenizerModel = "tokenizer.ggml.model";
     public const string KeyTokens = "tokenizer.ggml.tokens";
     public const string KeyMerges = "tokenizer.ggml.merges";
@@ -38,10 +45,30 @@ internal static class GgufFormat
     public const string KeyEosTokenId = "tokenizer.ggml.eos_token_id";
     public const string KeyPaddingTokenId = "tokenizer.ggml.padding_token_id";
     public const string KeyUnknownTokenId = "tokenizer.ggml.unknown_token_id";
+    /// <summary>int32 per token, llama.cpp's llama_token_type numbering (<see cref="Model.TokenType"/>).</summary>
+    public const string KeyTokenTypes = "tokenizer.ggml.token_type";
     /// <summary>"xxh3-64:" + 16 hex digits over the whole file with this value's digits read as '0'.</summary>
     public const string KeyContentHash = "xlmedge.content_hash";
 
     public const string TokenizerModelName = "xlm-bpe";
+
+    public const uint FileTypeAllF32 = 0;
+    public const uint FileTypeMostlyF16 = 1;
+
+    /// <summary>The metadata key that holds a geometry field (the languages' count is the length of their list).</summary>
+    public static string KeyOf(GeometryField field) => field switch
+    {
+        GeometryField.VocabularySize => KeyVocabSize,
+        GeometryField.EmbeddingDimension => KeyEmbeddingLength,
+        GeometryField.Layers => KeyBlockCount,
+        GeometryField.Heads => KeyHeadCount,
+        GeometryField.LanguageCount => KeyLanguages,
+        GeometryField.UseLanguageEmbeddings => KeyUseLangEmb,
+        GeometryField.ContextLength => KeyContextLength,
+        GeometryField.LayerNormEpsilon => KeyLayerNormEpsilon,
+        GeometryField.IsCausal => KeyCausal,
+        _ => throw new ArgumentOutOfRangeException(nameof(field)),
+    };
 }
 
 /// <summary>GGUF metadata value types (the numbering is the format's).</summary>

@@ -55,13 +55,13 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
             var json = files[i];
             var preset = XlmPresets.All[i];
             Assert.Equal(json.GetProperty("hub_id").ValueKind == JsonValueKind.Null ? null : json.GetProperty("hub_id").GetString(), preset.HubId);
-            Assert.Equal(json.GetProperty("vocab_size").GetInt32(), preset.VocabularySize);
-            Assert.Equal(json.GetProperty("emb_dim").GetInt32(), preset.EmbeddingDimension);
-            Assert.Equal(json.GetProperty("n_layers").GetInt32(), preset.Layers);
-            Assert.Equal(json.GetProperty("n_heads").GetInt32(), preset.Heads);
-            Assert.Equal(json.GetProperty("n_langs").GetInt32(), preset.Languages);
-            Assert.Equal(json.GetProperty("max_position_embeddings").GetInt32(), preset.ContextLength);
-            Assert.Equal((float)json.GetProperty("layer_norm_eps").GetDouble(), preset.LayerNormEpsilon);
+            Assert.Equal(json.GetProperty("vocab_size").GetInt32(), preset.Geometry.VocabularySize);
+            Assert.Equal(json.GetProperty("emb_dim").GetInt32(), preset.Geometry.EmbeddingDimension);
+            Assert.Equal(json.GetProperty("n_layers").GetInt32(), preset.Geometry.Layers);
+            Assert.Equal(json.GetProperty("n_heads").GetInt32(), preset.Geometry.Heads);
+            Assert.Equal(json.GetProperty("n_langs").GetInt32(), preset.Geometry.LanguageCount);
+            Assert.Equal(json.GetProperty("max_position_embeddings").GetInt32(), preset.Geometry.ContextLength);
+            Assert.Equal((float)json.GetProperty("layer_norm_eps").GetDouble(), preset.Geometry.LayerNormEpsilon);
             Assert.Equal(json.TryGetProperty("test_fixture", out var fixture) && fixture.GetBoolean(), preset.IsTestFixture);
         }
         Assert.True(XlmPresets.TinyEnfr.IsTestFixture);
@@ -72,7 +72,7 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     public void GeneratedAndGenericForwardsAgreeBitForBitOnEveryGoldenCase()
     {
         var (config, weights, generated, generic) = Encoders();
-        int d = config.EmbeddingDimension;
+        int d = config.Geometry.EmbeddingDimension;
         foreach (var golden in Goldens.Load("tiny-enfr").Cases)
         {
             int[] ids = golden.InputIds;
@@ -125,8 +125,7 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
 
     private (XlmConfig Config, XlmWeights Weights, XlmEncoder Generated, XlmEncoder Generic) Encoders()
     {
-        var config = XlmConfig.FromGguf(_file);
-        var weights = XlmWeights.Bind(_file, config);
+        var (config, _, weights) = ModelFile.Open(_file);
         var generated = new XlmEncoder(config, weights, _pool);
         var generic = new XlmEncoder(config, weights, _pool, useGenerated: false);
         Assert.Same(XlmPresets.TinyEnfr, generated.GeneratedPreset);
@@ -137,11 +136,11 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     /// <summary>The output layer at the mask rows, as XlmModel computes it.</summary>
     private float[] MaskLogits(XlmWeights weights, XlmConfig config, float[] hidden, int[] maskPositions)
     {
-        int d = config.EmbeddingDimension;
+        int d = config.Geometry.EmbeddingDimension;
         var rows = new float[maskPositions.Length * d];
         for (int m = 0; m < maskPositions.Length; m++)
             hidden.AsSpan(maskPositions[m] * d, d).CopyTo(rows.AsSpan(m * d));
-        var logits = new float[maskPositions.Length * config.VocabularySize];
+        var logits = new float[maskPositions.Length * config.Geometry.VocabularySize];
         weights.WordEmbeddings.Linear(_pool, rows, maskPositions.Length, weights.OutputBias.Span, logits);
         return logits;
     }

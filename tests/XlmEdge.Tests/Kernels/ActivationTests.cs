@@ -42,39 +42,53 @@ public class ActivationTests
         Assert.True(worst <= 1e-6, $"worst error on [-10, 10]: {worst}");
     }
 
-    [Theory]
-    [MemberData(nameof(KernelData.Paths), MemberType = typeof(KernelData))]
-    public void HalfConversionIsExactForEveryFiniteHalf(string width)
+    /// <summary>Every fp16 bit pattern (infinities and NaNs included), then one more for an odd length.</summary>
+    private static Half[] EveryHalf(int multipleOf)
     {
-        var path = Enum.Parse<SimdPath>(width);
         var all = new List<Half>();
         for (int bits = 0; bits < 65536; bits++)
-        {
-            var h = BitConverter.UInt16BitsToHalf((ushort)bits);
-            if (Half.IsFinite(h))
-                all.Add(h);
-        }
-        all.Add((Half)1.5f); // odd length: exercises the scalar tail
-        var src = all.ToArray();
+            all.Add(BitConverter.UInt16BitsToHalf((ushort)bits));
+        all.Add((Half)1.5f);
+        while (all.Count % multipleOf != 0)
+            all.Add((Half)(-2.5f));
+        return [.. all];
+    }
+
+    private static void AssertSameBits(Half source, float widened, string what) =>
+        Assert.True(BitConverter.SingleToInt32Bits((float)source) == BitConverter.SingleToInt32Bits(widened),
+            $"{what}: fp16 0x{BitConverter.HalfToUInt16Bits(source):X4} -> 0x{BitConverter.SingleToInt32Bits(widened):X8}, (float)Half gives 0x{BitConverter.SingleToInt32Bits((float)source):X8}");
+
+    [Theory]
+    [MemberData(nameof(KernelData.Paths), MemberType = typeof(KernelData))]
+    public void HalfConversionMatchesTheScalarTwinOnEveryBitPattern(string width)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var src = EveryHalf(1); // 65,537 values: the last goes through the scalar tail
         var dst = new float[src.Length];
+        var expected = new float[src.Length];
         HalfConversion.ToSingle(path, src, dst);
+        HalfConversion.ToSingleScalar(src, expected);
         for (int i = 0; i < src.Length; i++)
-            Assert.Equal(BitConverter.SingleToInt32Bits((float)src[i]), BitConverter.SingleToInt32Bits(dst[i]));
+        {
+            AssertSameBits(src[i], expected[i], "scalar twin");
+            AssertSameBits(src[i], dst[i], width);
+        }
     }
 
     [Fact]
-    public void HalfPairsWidenEveryFiniteHalfExactly()
+    public void ScalarWideningMatchesTheFrameworkOnEveryBitPattern()
     {
-        var finite = new List<Half>();
-        for (int bits = 0; bits < 65536; bits++)
+        foreach (var h in EveryHalf(1))
         {
-            var h = BitConverter.UInt16BitsToHalf((ushort)bits);
-            if (Half.IsFinite(h))
-                finite.Add(h);
+            AssertSameBits(h, HalfBits.ToSingle(h), "HalfBits.ToSingle");
+            AssertSameBits(h, HalfBits.ToSingleUnscaled(h) * HalfBits.Scale, "HalfBits.ToSingleUnscaled x 2^112");
         }
-        while (finite.Count % 32 != 0)
-            finite.Add((Half)(-2.5f));
-        var src = finite.ToArray();
+    }
+
+    [Fact]
+    public void HalfPairsWidenEveryBitPatternAsTheScalarTwin()
+    {
+        var src = EveryHalf(32);
         Check<Simd128, System.Runtime.Intrinsics.Vector128<float>>(src);
         Check<Simd256, System.Runtime.Intrinsics.Vector256<float>>(src);
         Check<Simd512, System.Runtime.Intrinsics.Vector512<float>>(src);
@@ -83,15 +97,22 @@ public class ActivationTests
         {
             var even = new float[TS.Count];
             var odd = new float[TS.Count];
+            var evenUnscaled = new float[TS.Count];
+            var oddUnscaled = new float[TS.Count];
             for (int i = 0; i < src.Length; i += 2 * TS.Count)
             {
                 TS.LoadHalfPairs(in src[i], out var e, out var o);
                 TS.Store(e, ref even[0]);
                 TS.Store(o, ref odd[0]);
+                TS.LoadHalfPairsUnscaled(in src[i], out e, out o);
+                TS.Store(e, ref evenUnscaled[0]);
+                TS.Store(o, ref oddUnscaled[0]);
                 for (int j = 0; j < TS.Count; j++)
                 {
-                    Assert.Equal(BitConverter.SingleToInt32Bits((float)src[i + 2 * j]), BitConverter.SingleToInt32Bits(even[j]));
-                    Assert.Equal(BitConverter.SingleToInt32Bits((float)src[i + 2 * j + 1]), BitConverter.SingleToInt32Bits(odd[j]));
+                    AssertSameBits(src[i + 2 * j], even[j], $"{typeof(TS).Name} pairs (even)");
+                    AssertSameBits(src[i + 2 * j + 1], odd[j], $"{typeof(TS).Name} pairs (odd)");
+                    AssertSameBits(src[i + 2 * j], evenUnscaled[j] * HalfBits.Scale, $"{typeof(TS).Name} unscaled pairs (even)");
+                    AssertSameBits(src[i + 2 * j + 1], oddUnscaled[j] * HalfBits.Scale, $"{typeof(TS).Name} unscaled pairs (odd)");
                 }
             }
         }

@@ -131,6 +131,40 @@ public class LinearTests
         }
     }
 
+    public static TheoryData<string, int, int, int> NonFiniteShapes() =>
+        OnEveryPath([(1, 300, 13), (2, 300, 13), (3, 300, 13), (8, 300, 13), (16, 700, 13), (40, 300, 13)]);
+
+    [Theory]
+    [MemberData(nameof(NonFiniteShapes))]
+    public void NonFiniteHalfWeightsGiveTheScalarTwinsNonFiniteOutputs(string width, int T, int K, int N)
+    {
+        // Row 2 holds a NaN, row 5 +infinity, row 7 -infinity (rows 5 and 7 with positive x only where
+        // the infinity sits, so their outputs are infinite, not NaN): each spoils exactly its own outputs.
+        var path = Enum.Parse<SimdPath>(width);
+        var random = new Random(T * 7919 + K * 31 + N + 3);
+        var x = KernelData.Floats(random, T * K, 2f);
+        var w = KernelData.Halves(random, N * K, 0.5f);
+        for (int t = 0; t < T; t++)
+            x[t * K + 17] = 1f + t;
+        w[2 * K + 100] = Half.NaN;
+        w[5 * K + 17] = Half.PositiveInfinity;
+        w[7 * K + 17] = Half.NegativeInfinity;
+        var bias = KernelData.Floats(random, N);
+        using var pool = new WorkerPool(2);
+        var expected = new float[T * N];
+        var actual = new float[T * N];
+        Linear.ForwardScalar(x, T, K, w, N, bias, expected);
+        Linear.Forward(path, pool, x, T, K, w, N, bias, actual);
+        for (int t = 0; t < T; t++)
+        {
+            Assert.True(float.IsNaN(actual[t * N + 2]), $"y[{t},2] = {actual[t * N + 2]}");
+            Assert.Equal(float.PositiveInfinity, actual[t * N + 5]);
+            Assert.Equal(float.NegativeInfinity, actual[t * N + 7]);
+            for (int n = 0; n < N; n++)
+                Assert.Equal(float.IsFinite(expected[t * N + n]), float.IsFinite(actual[t * N + n]));
+        }
+    }
+
     [Fact]
     public void HalfWeightsWithLargeNegativeInputsMatchScalarTwin()
     {

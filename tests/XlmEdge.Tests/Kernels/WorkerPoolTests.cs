@@ -43,6 +43,58 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>
+    /// Back-to-back small calls with varying counts on pools with more threads than cores, while a busy
+    /// thread competes for them: a worker of one call, preempted between reading the pool's state and
+    /// claiming an item, must never claim an item of the next call (it once did: it ran an item twice or
+    /// ran extra items, and the caller waited forever for a completion count it had passed). A watchdog
+    /// turns a hang (no call returning for 10 s) into a failure.
+    /// </summary>
+    [Fact]
+    public void BackToBackCallsUnderCompetitionNeverHangOrRunExtraItems()
+    {
+        const int MaxCount = 9;
+        var duration = TimeSpan.FromSeconds(1.5); // per pool size
+        var stall = TimeSpan.FromSeconds(10);
+        using var stop = new CancellationTokenSource();
+        var competitor = new Thread(() => { while (!stop.IsCancellationRequested) Thread.SpinWait(64); }) { IsBackground = true };
+        competitor.Start();
+        string? failure = null;
+        int calls = 0;
+        var caller = new Thread(() =>
+        {
+            var random = new Random(10);
+            var hits = new int[MaxCount];
+            var workers = new int[MaxCount];
+            // Far more threads than the 2 cores CI has: workers are preempted anywhere, often late.
+            foreach (int threads in (ReadOnlySpan<int>)[8, 16])
+            {
+                using var pool = new WorkerPool(threads);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (clock.Elapsed < duration && failure is null)
+                {
+                    int count = random.Next(1, MaxCount + 1);
+                    Array.Clear(hits);
+                    var job = new CountJob { Hits = hits, Workers = workers };
+                    pool.For(count, ref job);
+                    for (int i = 0; i < MaxCount; i++)
+                        if (hits[i] != (i < count ? 1 : 0))
+                            failure = $"{threads} threads, call {calls} (count {count}): item {i} ran {hits[i]} times";
+                    Volatile.Write(ref calls, calls + 1);
+                }
+            }
+        }) { IsBackground = true };
+        caller.Start();
+        int seen = -1;
+        while (!caller.Join(stall) && Volatile.Read(ref calls) != seen)
+            seen = Volatile.Read(ref calls);
+        bool finished = !caller.IsAlive;
+        stop.Cancel();
+        competitor.Join();
+        Assert.True(finished, $"WorkerPool.For hung: no call returned for {stall.TotalSeconds} s after {seen} calls");
+        Assert.Null(failure);
+    }
+
     [Fact]
     public void ExceptionInAnItemReachesTheCaller()
     {

@@ -11,7 +11,7 @@ public sealed class AllocationTests
     {
         using var model = XlmModel.Load(TestModels.TinyEnfrPath, new XlmModelOptions { Threads = 1 });
         int[] ids = [0, 17, 992, 32, 5, 14, 1];
-        var hidden = new float[ids.Length * model.Config.EmbeddingDimension];
+        var hidden = new float[ids.Length * model.Config.Geometry.EmbeddingDimension];
         model.EncodeIds(ids, 1, hidden);
         long before = GC.GetAllocatedBytesForCurrentThread();
         model.EncodeIds(ids, 1, hidden);

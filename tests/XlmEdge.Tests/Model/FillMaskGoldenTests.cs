@@ -7,6 +7,12 @@ public sealed class FillMaskGoldenTests(ITestOutputHelper output) : FillMaskGold
 {
     private static readonly Lazy<XlmModel> Tiny = new(() => XlmModel.Load(TestModels.TinyEnfrPath));
     private static readonly Lazy<XlmModel> Other = new(() => XlmModel.Load(TestModels.OtherGeometryPath));
+    private static readonly Lazy<XlmModel> Enro = new(() => XlmModel.Load(TestModels.TinyEnroPath));
 
-    protected override XlmModel ModelFor(string fixture) => fixture == "tiny-enfr" ? Tiny.Value : Other.Value;
+    protected override XlmModel ModelFor(string fixture) => fixture switch
+    {
+        "tiny-enfr" => Tiny.Value,
+        TinyEnro => Enro.Value,
+        _ => Other.Value,
+    };
 }

@@ -20,23 +20,35 @@ internal sealed class Goldens
     public required GoldenCase[] Cases { get; init; }
     public required GoldenBatch[] Batches { get; init; }
 
-    public static Goldens Load(string fixture)
+    public static Goldens Load(string fixture) => LoadOnce(Cache, fixture, root => new Goldens
     {
-        lock (Cache)
+        Cases = [.. root.GetProperty("cases").EnumerateArray().Select(ParseCase)],
+        Batches = [.. root.GetProperty("batches").EnumerateArray().Select(b => new GoldenBatch(
+            b.GetProperty("id").GetString()!, [.. b.GetProperty("items").EnumerateArray().Select(ParseCase)]))],
+    });
+
+    /// <summary>A fixture's goldens.json, parsed once per test run.</summary>
+    internal static T LoadOnce<T>(Dictionary<string, T> cache, string fixture, Func<JsonElement, T> parse)
+    {
+        lock (cache)
         {
-            if (Cache.TryGetValue(fixture, out var g))
+            if (cache.TryGetValue(fixture, out var g))
                 return g;
             using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Fixtures.Root, fixture, "goldens.json")));
-            var root = doc.RootElement;
-            g = new Goldens
-            {
-                Cases = [.. root.GetProperty("cases").EnumerateArray().Select(ParseCase)],
-                Batches = [.. root.GetProperty("batches").EnumerateArray().Select(b => new GoldenBatch(
-                    b.GetProperty("id").GetString()!, [.. b.GetProperty("items").EnumerateArray().Select(ParseCase)]))],
-            };
-            Cache[fixture] = g;
+            g = parse(doc.RootElement);
+            cache[fixture] = g;
             return g;
         }
+    }
+
+    /// <summary>Largest |a[i] - b[i]|; the lengths must agree.</summary>
+    internal static float MaxDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        Assert.Equal(b.Length, a.Length);
+        float max = 0;
+        for (int i = 0; i < a.Length; i++)
+            max = Math.Max(max, Math.Abs(a[i] - b[i]));
+        return max;
     }
 
     private static GoldenCase ParseCase(JsonElement c) => new(

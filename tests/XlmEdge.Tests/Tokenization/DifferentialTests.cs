@@ -57,7 +57,7 @@ public class DifferentialTests
     public void MosesTokenizerMatchesRegexPort(string language, int seed)
     {
         var reference = new RegexTranscription(language);
-        var moses = new MosesTokenizer(language, MosesResources.TryReadNonbreakingPrefixes(language)!);
+        var moses = new MosesTokenizer(language);
         var random = new Random(seed);
         for (int n = 0; n < 3000; n++)
         {

@@ -2,23 +2,28 @@ using XlmEdge.Tokenization;
 
 namespace XlmEdge.Tests.Tokenization;
 
-/// <summary>Every line of tests/fixtures/tokenizer/goldens.jsonl, end to end and stage by stage.</summary>
+/// <summary>
+/// Every line of tests/fixtures/tokenizer/goldens.jsonl (en, fr) and
+/// tests/fixtures/xlm-family/tokenizer/goldens.jsonl (en, de, ro), end to end and stage by stage.
+/// </summary>
 public class GoldenTokenizationTests
 {
     public static IEnumerable<object[]> Cases() => TokenizerFixture.GoldenCases();
 
-    [Fact]
-    public void GoldenFileHasAllLines() => Assert.Equal(889, TokenizerFixture.GoldenCount);
+    [Theory]
+    [InlineData(TokenizerFixture.EnFr, 889)]
+    [InlineData(TokenizerFixture.Family, 668)]
+    public void GoldenFileHasAllLines(string set, int lines) => Assert.Equal(lines, TokenizerFixture.GoldenCount(set));
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EncodeMatchesGolden(int line, string category)
+    public void EncodeMatchesGolden(string set, int line, string category)
     {
-        var golden = TokenizerFixture.Golden(line);
+        var golden = TokenizerFixture.Golden(set, line);
         var text = golden.GetProperty("text").GetString()!;
         var language = golden.GetProperty("lang").GetString()!;
 
-        var result = TokenizerFixture.Tokenizer.Encode(text, language);
+        var result = TokenizerFixture.TokenizerOf(set).Encode(text, language);
 
         Assert.Equal(TokenizerFixture.Strings(golden.GetProperty("tokens")), result.Tokens);
         Assert.Equal(TokenizerFixture.Ints(golden.GetProperty("ids")), result.Ids);
@@ -28,10 +33,10 @@ public class GoldenTokenizationTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EncodeIdsMatchesGolden(int line, string category)
+    public void EncodeIdsMatchesGolden(string set, int line, string category)
     {
-        var golden = TokenizerFixture.Golden(line);
-        var tokenizer = TokenizerFixture.Tokenizer;
+        var golden = TokenizerFixture.Golden(set, line);
+        var tokenizer = TokenizerFixture.TokenizerOf(set);
         var ids = new List<int> { -7 };
 
         tokenizer.EncodeIds(golden.GetProperty("text").GetString()!, tokenizer.LanguageIdOf(golden.GetProperty("lang").GetString()!), ids);
@@ -42,10 +47,10 @@ public class GoldenTokenizationTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EveryStageMatchesGolden(int line, string category)
+    public void EveryStageMatchesGolden(string set, int line, string category)
     {
-        var golden = TokenizerFixture.Golden(line);
-        var tokenizer = TokenizerFixture.Tokenizer;
+        var golden = TokenizerFixture.Golden(set, line);
+        var tokenizer = TokenizerFixture.TokenizerOf(set);
         int languageId = tokenizer.LanguageIdOf(golden.GetProperty("lang").GetString()!);
         var pieces = XlmTokenizer.SplitOnSpecialTokens(golden.GetProperty("text").GetString()!);
         var expected = golden.GetProperty("pieces").EnumerateArray().ToArray();
@@ -65,6 +70,8 @@ public class GoldenTokenizationTests
             Assert.Equal(expected[i].GetProperty("unicode_punct").GetString(), trace.UnicodePunct);
             Assert.Equal(expected[i].GetProperty("punct_norm").GetString(), trace.PunctNorm);
             Assert.Equal(expected[i].GetProperty("printable").GetString(), trace.Printable);
+            // Only ro pieces have the romanian_preprocessing stage, between printable and moses.
+            Assert.Equal(expected[i].TryGetProperty("romanian", out var romanian) ? romanian.GetString() : null, trace.Romanian);
             Assert.Equal(TokenizerFixture.Strings(expected[i].GetProperty("moses")), trace.Moses);
             Assert.Equal(TokenizerFixture.Strings(expected[i].GetProperty("lowercased")), trace.Lowercased);
             Assert.Equal(TokenizerFixture.Strings(expected[i].GetProperty("bpe")), trace.Bpe);

@@ -59,8 +59,36 @@ public class MosesTokenizerTests
         Assert.True(classes.IsAlnum.Contains(0x11046));   // BRAHMI VIRAMA, one of the indic additions
         Assert.True(classes.IsAlpha.Contains(0x11046));
         Assert.False(classes.IsAlnum.Contains(0x1F600));  // emoji are always padded
-        Assert.Equal(["en", "fr"], MosesResources.LanguagesWithPrefixes());
+        Assert.False(classes.IsAlnum.Contains(0xAC00));   // HANGUL SYLLABLE GA: a letter for ko only
+        Assert.True(MosesResources.ClassesFor("ko").IsAlnum.Contains(0xAC00));
+        Assert.True(MosesResources.ClassesFor("ko").IsAlpha.Contains(0x3001));
+        Assert.Same(classes, MosesResources.ClassesFor("de"));
     }
+
+    [Fact]
+    public void EverySacremosesLanguageHasItsPrefixListEmbedded()
+    {
+        string[] sacremoses =
+        [
+            "as", "bn", "ca", "cs", "de", "el", "en", "es", "et", "fi", "fr", "ga", "gu", "hi", "hu", "is", "it", "kn", "lt",
+            "lv", "ml", "mni", "mr", "nl", "or", "pa", "pl", "pt", "ro", "ru", "sk", "sl", "sv", "ta", "tdt", "te", "yue", "zh",
+        ];
+        Assert.Equal(sacremoses, MosesResources.LanguagesWithPrefixes());
+        Assert.Equal(sacremoses.Order(StringComparer.Ordinal), MosesResources.PrefixLanguages.Order(StringComparer.Ordinal));
+        foreach (var language in sacremoses)
+            Assert.Equal(language, MosesResources.PrefixLanguageOf(language));
+    }
+
+    [Theory]
+    [InlineData("german", "de")]
+    [InlineData("romanian", "ro")]
+    [InlineData("ar", "en")]
+    [InlineData("ko", "en")]
+    [InlineData("zh_yue", "en")]
+    [InlineData("DE", "en")]
+    [InlineData("", "en")]
+    public void OtherLanguagesReadTheListSacremosesReads(string language, string list) =>
+        Assert.Equal(list, MosesResources.PrefixLanguageOf(language));
 
     [Theory]
     [InlineData("en", "No. 5", new[] { "No.", "5" })]
@@ -68,9 +96,15 @@ public class MosesTokenizerTests
     [InlineData("en", "ended. the", new[] { "ended.", "the" })]
     [InlineData("en", "Mr. Smith", new[] { "Mr.", "Smith" })]
     [InlineData("fr", "Mr. Smith", new[] { "Mr", ".", "Smith" })]
-    public void PrefixRulesFromTheFixturesReadme(string language, string text, string[] expected)
+    // sacremoses 0.1.1 MosesTokenizer(lang).tokenize(text, escape=False), run on these strings:
+    [InlineData("de", "z. B. Nr. 5 dl. Popescu", new[] { "z.", "B.", "Nr.", "5", "dl", ".", "Popescu" })]
+    [InlineData("ro", "Mr. Smith z. B. Nr. 5 dl. Popescu", new[] { "Mr", ".", "Smith", "z", ".", "B.", "Nr", ".", "5", "dl.", "Popescu" })]
+    [InlineData("ar", "Mr. Smith z. B. Nr. 5 dl. Popescu", new[] { "Mr.", "Smith", "z", ".", "B.", "Nr.", "5", "dl", ".", "Popescu" })]
+    [InlineData("en", "가나、다 Mr. Smith", new[] { "가", "나", "、", "다", "Mr.", "Smith" })]
+    [InlineData("ko", "가나、다 Mr. Smith", new[] { "가나、다", "Mr.", "Smith" })]
+    public void PrefixAndLetterRulesPerLanguage(string language, string text, string[] expected)
     {
-        var moses = new MosesTokenizer(language, MosesResources.TryReadNonbreakingPrefixes(language)!);
+        var moses = new MosesTokenizer(language);
         Assert.Equal(expected, moses.Tokenize(text));
     }
 }

@@ -390,7 +390,6 @@ public class CheckpointInputTests
     [InlineData("config.json", "\"emb_dim\": 64,", "")]
     [InlineData("config.json", "\"n_langs\": 2", "\"n_langs\": 3")]
     [InlineData("config.json", "\"asm\": false", "\"asm\": true")]
-    [InlineData("config.json", "\"mask_index\": 5", "\"mask_index\": 99999")]
     [InlineData("config.json", "\"lang2id\": {", "\"lang2id\": {\"de\": 0, ")]
     [InlineData("config.json", "\"vocab_size\": 1786", "\"vocab_size\": 1787")]
     [InlineData("vocab.json", "\"<s>\": 0,", "\"<s>\": 0,,")]
@@ -408,6 +407,16 @@ public class CheckpointInputTests
         Assert.True(at >= 0, find);
         File.WriteAllText(path, text[..at] + replace + text[(at + find.Length)..]);
         Assert.Contains(file, PackError(dir, tmp));
+    }
+
+    [Fact]
+    public void AMaskIndexOutsideTheVocabularyIsRefused()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, Safetensors);
+        var path = Path.Combine(dir, "config.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"mask_index\": 5", "\"mask_index\": 99999"));
+        Assert.Contains("mask_index 99999 is outside the vocabulary", PackError(dir, tmp));
     }
 
     [Fact]

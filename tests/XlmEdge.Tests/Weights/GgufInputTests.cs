@@ -186,6 +186,18 @@ public class GgufInputTests
         AssertRefused(tmp, bytes);
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(8)]
+    public void TensorsWithMoreThanFourDimensionsAreRefused(int dims)
+    {
+        using var tmp = new TempDir();
+        PackMini(tmp);
+        TestGguf.Rewrite(tmp.File("mini.gguf"), tmp.File("dims.gguf"), (_, t) =>
+            t.Add(new TestTensor("extra", Enumerable.Repeat(2L, dims).ToArray(), 0, new byte[4 << dims])));
+        AssertRefused(tmp, File.ReadAllBytes(tmp.File("dims.gguf")), $"{dims} dimensions (1 to 4 supported)");
+    }
+
     [Fact]
     public void UnknownTensorTypeIsRefused()
     {

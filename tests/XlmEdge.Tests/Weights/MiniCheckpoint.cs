@@ -1,4 +1,5 @@
 using System.Text.Json;
+using XlmEdge.Model;
 
 namespace XlmEdge.Tests.Weights;
 
@@ -9,6 +10,10 @@ namespace XlmEdge.Tests.Weights;
 internal static class MiniCheckpoint
 {
     public const int Vocab = 24, Dim = 8, Positions = 16;
+
+    /// <summary>The checkpoint's geometry; its tensors are the schema's for it.</summary>
+    public static XlmGeometry Geometry { get; } = new(Vocab, Dim, layers: 1, heads: 2, languageCount: 2,
+        useLanguageEmbeddings: true, Positions, 1e-12f, isCausal: false);
 
     public static string Create(string parent)
     {
@@ -26,32 +31,13 @@ internal static class MiniCheckpoint
 
         var random = new Random(5);
         var tensors = new List<KeyValuePair<string, SafetensorsEntry>>();
-        void Add(string name, params long[] shape)
+        foreach (var tensor in XlmTensors.In(Geometry))
         {
-            var values = new float[shape.Aggregate(1L, (a, b) => a * b)];
+            var values = new float[tensor.Shape.Aggregate(1L, (a, b) => a * b)];
             for (int i = 0; i < values.Length; i++)
                 values[i] = (float)(Half)(random.NextDouble() - 0.5);
-            tensors.Add(new(name, SafetensorsEntry.FromFloats(shape, values)));
+            tensors.Add(new(tensor.HfName, SafetensorsEntry.FromFloats(tensor.Shape, values)));
         }
-        Add("transformer.position_embeddings.weight", Positions, Dim);
-        Add("transformer.lang_embeddings.weight", 2, Dim);
-        Add("transformer.embeddings.weight", Vocab, Dim);
-        Add("transformer.layer_norm_emb.weight", Dim);
-        Add("transformer.layer_norm_emb.bias", Dim);
-        foreach (var lin in new[] { "q_lin", "k_lin", "v_lin", "out_lin" })
-        {
-            Add($"transformer.attentions.0.{lin}.weight", Dim, Dim);
-            Add($"transformer.attentions.0.{lin}.bias", Dim);
-        }
-        Add("transformer.layer_norm1.0.weight", Dim);
-        Add("transformer.layer_norm1.0.bias", Dim);
-        Add("transformer.ffns.0.lin1.weight", 4 * Dim, Dim);
-        Add("transformer.ffns.0.lin1.bias", 4 * Dim);
-        Add("transformer.ffns.0.lin2.weight", Dim, 4 * Dim);
-        Add("transformer.ffns.0.lin2.bias", Dim);
-        Add("transformer.layer_norm2.0.weight", Dim);
-        Add("transformer.layer_norm2.0.bias", Dim);
-        Add("pred_layer.proj.bias", Vocab);
         TestSafetensors.Write(Path.Combine(dir, "model.safetensors"), tensors);
         return dir;
     }

@@ -80,7 +80,7 @@ public class PackedFileTests
         Assert.False(file.GetBool("xlm.causal"));
         Assert.True(file.GetBool("xlm.gelu_activation"));
         Assert.True(file.GetBool("xlm.do_lowercase_and_remove_accent"));
-        Assert.Equal(U("mask_index"), file.GetUInt32("xlm.mask_token_id"));
+        Assert.Equal(U("mask_index"), file.GetUInt32("tokenizer.ggml.mask_token_id"));
         Assert.Equal(U("bos_index"), file.GetUInt32("tokenizer.ggml.bos_token_id"));
         Assert.Equal(U("eos_index"), file.GetUInt32("tokenizer.ggml.eos_token_id"));
         Assert.Equal(U("pad_index"), file.GetUInt32("tokenizer.ggml.padding_token_id"));

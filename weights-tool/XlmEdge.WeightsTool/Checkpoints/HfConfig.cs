@@ -1,27 +1,21 @@
 using System.Text.Json;
+using XlmEdge.Model;
 
 namespace XlmEdge.WeightsTool.Checkpoints;
 
 /// <summary>
-/// The HF XLMConfig fields XlmEdge needs, read from config.json. The geometry fields
-/// (vocab_size, emb_dim, n_layers, n_heads) are required; the others take HF's defaults.
-/// Languages come from lang2id or id2lang (config.json, else tokenizer_config.json);
+/// The HF XLMConfig fields XlmEdge needs, read from config.json: the geometry (vocab_size, emb_dim,
+/// n_layers and n_heads are required; the others take HF's defaults), the special ids, and the
+/// languages from lang2id or id2lang (config.json, else tokenizer_config.json);
 /// do_lowercase_and_remove_accent from tokenizer_config.json (what HF's tokenizer reads), else
-/// config.json, else true.
+/// config.json, else true. Ranges are the geometry's (<see cref="XlmGeometry"/>); whether the
+/// runtime can run the model is <see cref="ModelMetadata.Validate"/>'s to say.
 /// </summary>
 internal sealed record HfConfig(
-    int VocabSize, int EmbDim, int NLayers, int NHeads, int NLangs, bool UseLangEmb,
-    int MaxPositionEmbeddings, float LayerNormEps, bool GeluActivation, bool SinusoidalEmbeddings,
-    bool Causal, int BosIndex, int EosIndex, int PadIndex, int UnkIndex, int MaskIndex,
+    XlmGeometry Geometry, bool GeluActivation, bool SinusoidalEmbeddings, SpecialTokenIds Specials,
     string[] Languages, bool DoLowercaseAndRemoveAccent)
 {
     private const long MaxJsonBytes = 16L << 20;
-    private const int MaxDimension = 1 << 24;
-
-    /// <summary>HF creates lang_embeddings only for several languages with use_lang_emb.</summary>
-    public bool HasLangEmbeddings => NLangs > 1 && UseLangEmb;
-
-    public int FeedForwardLength => 4 * EmbDim;
 
     public static HfConfig Load(string directory, Action<string> note)
     {
@@ -32,21 +26,17 @@ internal sealed record HfConfig(
 
         if (c.TryGetProperty("asm", out var asm) && asm.ValueKind == JsonValueKind.True)
             throw new ModelFileException("config.json: asm (adaptive softmax output) is not supported");
-        int vocab = Int(c, "vocab_size", null, 1, MaxDimension);
-        int d = Int(c, "emb_dim", null, 1, 1 << 16);
-        int layers = Int(c, "n_layers", null, 1, 1024);
-        int heads = Int(c, "n_heads", null, 1, d);
-        if (d % heads != 0)
-            throw new ModelFileException($"config.json: emb_dim {d} is not divisible by n_heads {heads}");
-        int nLangs = Int(c, "n_langs", 1, 1, 1 << 16);
-        var special = new[] { "bos_index", "eos_index", "pad_index", "unk_index", "mask_index" };
-        int[] defaults = [0, 1, 2, 3, 5];
-        var ids = new int[special.Length];
-        for (int i = 0; i < special.Length; i++)
-            ids[i] = Int(c, special[i], defaults[i], 0, vocab - 1);
+        var problems = new List<GeometryProblem>();
+        var geometry = XlmGeometry.Create(
+            Int(c, Hf(GeometryField.VocabularySize), null), Int(c, Hf(GeometryField.EmbeddingDimension), null),
+            Int(c, Hf(GeometryField.Layers), null), Int(c, Hf(GeometryField.Heads), null),
+            Int(c, Hf(GeometryField.LanguageCount), 1), Bool(c, Hf(GeometryField.UseLanguageEmbeddings), true),
+            Int(c, Hf(GeometryField.ContextLength), 512), Number(c, Hf(GeometryField.LayerNormEpsilon), 1e-12),
+            Bool(c, Hf(GeometryField.IsCausal), false), problems)
+            ?? throw new ModelFileException($"config.json: {Hf(problems[0].Field)} {problems[0].Message}");
 
-        string[] languages = ReadLanguages(c, "config.json", nLangs)
-            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", nLangs))
+        string[] languages = ReadLanguages(c, "config.json", geometry.LanguageCount)
+            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount))
             ?? throw new ModelFileException("config.json: no lang2id or id2lang (in config.json or tokenizer_config.json), so the model's languages cannot be named");
 
         bool? lowerConfig = OptionalBool(c, "do_lowercase_and_remove_accent", "config.json");
@@ -55,22 +45,16 @@ internal sealed record HfConfig(
         if (lowerConfig is not null && lowerTokenizer is not null && lowerConfig != lowerTokenizer)
             note($"note: do_lowercase_and_remove_accent differs between config.json ({lowerConfig}) and tokenizer_config.json ({lowerTokenizer}); using tokenizer_config.json's, as HF's tokenizer does");
 
-        double eps = Number(c, "layer_norm_eps", 1e-12);
-        if (!(eps > 0 && eps < 1))
-            throw new ModelFileException($"config.json: layer_norm_eps {eps} is not in (0, 1)");
-
         return new HfConfig(
-            vocab, d, layers, heads, nLangs,
-            Bool(c, "use_lang_emb", true),
-            Int(c, "max_position_embeddings", 512, 1, MaxDimension),
-            (float)eps,
+            geometry,
             Bool(c, "gelu_activation", true),
             Bool(c, "sinusoidal_embeddings", false),
-            Bool(c, "causal", false),
-            ids[0], ids[1], ids[2], ids[3], ids[4],
+            new SpecialTokenIds(Id(c, "bos_index", 0), Id(c, "eos_index", 1), Id(c, "pad_index", 2), Id(c, "unk_index", 3), Id(c, "mask_index", 5)),
             languages,
             lowerTokenizer ?? lowerConfig ?? true);
     }
+
+    private static string Hf(GeometryField field) => XlmGeometry.HfName(field);
 
     internal static JsonDocument? ParseJsonObject(string path, bool required)
     {
@@ -145,15 +129,20 @@ internal sealed record HfConfig(
             throw new ModelFileException($"{file}: {key} names a language twice");
     }
 
-    private static int Int(JsonElement root, string key, int? fallback, int min, int max)
+    private static long Int(JsonElement root, string key, long? fallback)
     {
         if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
             return fallback ?? throw new ModelFileException($"config.json: required field {key} is missing");
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int value))
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long value))
             throw new ModelFileException($"config.json: {key} is not an integer");
-        if (value < min || value > max)
-            throw new ModelFileException($"config.json: {key} = {value} is outside [{min}, {max}]");
         return value;
+    }
+
+    /// <summary>A special token id; whether it is the right token is the validation's to say.</summary>
+    private static int Id(JsonElement root, string key, int fallback)
+    {
+        long id = Int(root, key, fallback);
+        return id is < 0 or > int.MaxValue ? throw new ModelFileException($"config.json: {key} = {id} is not a token id") : (int)id;
     }
 
     private static double Number(JsonElement root, string key, double fallback)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using XlmEdge.Model;
 using XlmEdge.Weights;
 using XlmEdge.WeightsTool.Checkpoints;
 using XlmEdge.WeightsTool.Gguf;
@@ -7,9 +8,11 @@ namespace XlmEdge.WeightsTool.Commands;
 
 /// <summary>
 /// pack HF_DIR -o OUT.gguf [--dtype f16|f32]: reads config.json, tokenizer_config.json,
-/// vocab.json, merges.txt and one weight file, checks every tensor against the config, and
-/// writes one GGUF file atomically (a temporary file in the destination folder, renamed when
-/// complete and hashed).
+/// vocab.json and merges.txt, refuses a model the runtime cannot run (the runtime's own
+/// validation, <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file
+/// against the schema (<see cref="XlmTensors"/>), and writes one GGUF file atomically (a
+/// temporary file in the destination folder, checked as loading would check it, hashed, then
+/// renamed over the destination).
 /// </summary>
 internal static class PackCommand
 {
@@ -27,16 +30,20 @@ internal static class PackCommand
         void Note(string line) => stderr.WriteLine(line);
 
         var config = HfConfig.Load(checkpointDirectory, Note);
-        var vocabulary = HfVocabulary.Load(checkpointDirectory, config.VocabSize, Note);
+        var vocabulary = HfVocabulary.Load(checkpointDirectory, config.Geometry.VocabularySize, Note);
+        var metadata = new ModelMetadata(config.Geometry, config.Languages, vocabulary.Tokens, vocabulary.Merges,
+            config.DoLowercaseAndRemoveAccent, config.Specials, config.GeluActivation, config.SinusoidalEmbeddings,
+            ModelMetadata.TokenTypesOf(vocabulary.Tokens));
+        metadata.Validate();
         string weightFile = Checkpoint.FindWeightFile(checkpointDirectory);
         using var checkpoint = Checkpoint.Open(weightFile);
         Note($"reading {Path.GetFileName(weightFile)} ({checkpoint.Format}, {checkpoint.Tensors.Count} entries)");
-        var tensors = SelectTensors(config, checkpoint, Note);
+        var tensors = SelectTensors(config.Geometry, checkpoint, Note);
 
+        var matrixType = fp16 ? GgufTensorType.F16 : GgufTensorType.F32;
         var writer = new GgufWriter();
-        AddMetadata(writer, config, vocabulary, GeneralName(checkpointDirectory));
-        var entries = tensors.Select(t => writer.AddTensor(t.Name, t.Shape,
-            fp16 && t.Shape.Length == 2 ? GgufTensorType.F16 : GgufTensorType.F32)).ToList();
+        AddMetadata(writer, metadata, GeneralName(checkpointDirectory));
+        var entries = tensors.Select(t => writer.AddTensor(t.Instance.GgufName, t.Instance.Shape, t.Instance.Spec.StoredType(matrixType))).ToList();
 
         var converter = new TensorConverter();
         string temporary = Path.Combine(Path.GetDirectoryName(fullOutput)!,
@@ -51,7 +58,7 @@ internal static class PackCommand
                 for (int i = 0; i < tensors.Count; i++)
                 {
                     GgufWriter.WritePadding(stream, writer.DataStart + entries[i].Offset);
-                    converter.Write(checkpoint.File, tensors[i], entries[i].Type, stream, progress.Advance);
+                    converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance);
                 }
                 GgufWriter.WritePadding(stream, writer.FileLength);
                 stream.Flush();
@@ -60,6 +67,9 @@ internal static class PackCommand
                 stream.Write(System.Text.Encoding.ASCII.GetBytes(hash[GgufContentHash.Prefix.Length..]));
                 stream.Flush(flushToDisk: true);
             }
+            // What was written must load: the reader's and the runtime's checks on the finished file.
+            using (var written = GgufFile.Open(temporary))
+                ModelFile.Open(written);
             File.Move(temporary, fullOutput, overwrite: true);
         }
         catch
@@ -77,26 +87,29 @@ internal static class PackCommand
         return 0;
     }
 
-    /// <summary>The tensors to store, in HF order, each checked for presence, type and shape.</summary>
-    private static List<CheckpointTensor> SelectTensors(HfConfig config, Checkpoint checkpoint, Action<string> note)
+    /// <summary>The tensors to store, in file order, each checked for presence, type and shape.</summary>
+    private static List<(TensorInstance Instance, CheckpointTensor Source)> SelectTensors(XlmGeometry geometry, Checkpoint checkpoint, Action<string> note)
     {
-        var expected = XlmTensorLayout.Expected(config);
-        var result = new List<CheckpointTensor>(expected.Count);
-        foreach (var (name, shape) in expected)
+        var result = new List<(TensorInstance, CheckpointTensor)>(XlmTensors.CountIn(geometry));
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tensor in XlmTensors.In(geometry))
         {
-            if (!checkpoint.Tensors.TryGetValue(name, out var t))
-                throw new ModelFileException($"tensor '{name}' is missing from {checkpoint.File.Name}");
-            CheckShapeAndType(t, shape);
-            result.Add(t);
+            if (!checkpoint.Tensors.TryGetValue(tensor.HfName, out var t))
+                throw new ModelFileException($"tensor '{tensor.HfName}' is missing from {checkpoint.File.Name}");
+            CheckShapeAndType(t, tensor.Shape);
+            result.Add((tensor, t));
+            known.Add(tensor.HfName);
+            if (tensor.Spec.TiedHfName is { } tiedName)
+            {
+                known.Add(tiedName);
+                if (checkpoint.Tensors.TryGetValue(tiedName, out var tied))
+                {
+                    CheckShapeAndType(tied, tensor.Shape);
+                    if (!SameData(checkpoint.File, tied, t))
+                        throw new ModelFileException($"tensor '{tiedName}' differs from '{tensor.HfName}'; XlmEdge ties the output projection to the embeddings and cannot store an untied one");
+                }
+            }
         }
-        var embeddings = checkpoint.Tensors[XlmTensorLayout.Embeddings];
-        if (checkpoint.Tensors.TryGetValue(XlmTensorLayout.TiedProjection, out var projection))
-        {
-            CheckShapeAndType(projection, embeddings.Shape);
-            if (!SameData(checkpoint.File, projection, embeddings))
-                throw new ModelFileException($"tensor '{XlmTensorLayout.TiedProjection}' differs from '{XlmTensorLayout.Embeddings}'; XlmEdge ties the output projection to the embeddings and cannot store an untied one");
-        }
-        var known = new HashSet<string>(expected.Select(e => e.Name), StringComparer.Ordinal) { XlmTensorLayout.TiedProjection };
         foreach (var name in checkpoint.Tensors.Keys.Where(n => !known.Contains(n)).Order(StringComparer.Ordinal))
             note($"note: ignoring checkpoint entry '{name}' (not used by XLMWithLMHeadModel inference)");
         return result;
@@ -126,32 +139,34 @@ internal static class PackCommand
         return true;
     }
 
-    private static void AddMetadata(GgufWriter w, HfConfig c, HfVocabulary v, string name)
+    /// <summary>Every metadata key, from the model's metadata: what <see cref="ModelMetadata.Read"/> reads back.</summary>
+    private static void AddMetadata(GgufWriter w, ModelMetadata m, string name)
     {
+        var g = m.Geometry;
         w.AddString(GgufFormat.KeyArchitecture, GgufFormat.Architecture);
         w.AddString(GgufFormat.KeyName, name);
         w.AddUInt32(GgufFormat.KeyAlignment, GgufFormat.Alignment);
-        w.AddUInt32(GgufFormat.KeyVocabSize, (uint)c.VocabSize);
-        w.AddUInt32(GgufFormat.KeyEmbeddingLength, (uint)c.EmbDim);
-        w.AddUInt32(GgufFormat.KeyBlockCount, (uint)c.NLayers);
-        w.AddUInt32(GgufFormat.KeyHeadCount, (uint)c.NHeads);
-        w.AddUInt32(GgufFormat.KeyFeedForwardLength, (uint)c.FeedForwardLength);
-        w.AddUInt32(GgufFormat.KeyContextLength, (uint)c.MaxPositionEmbeddings);
-        w.AddFloat32(GgufFormat.KeyLayerNormEpsilon, c.LayerNormEps);
-        w.AddStringArray(GgufFormat.KeyLanguages, c.Languages);
-        w.AddBool(GgufFormat.KeyUseLangEmb, c.HasLangEmbeddings);
-        w.AddBool(GgufFormat.KeySinusoidalEmbeddings, c.SinusoidalEmbeddings);
-        w.AddBool(GgufFormat.KeyCausal, c.Causal);
-        w.AddBool(GgufFormat.KeyGeluActivation, c.GeluActivation);
-        w.AddBool(GgufFormat.KeyDoLowercaseAndRemoveAccent, c.DoLowercaseAndRemoveAccent);
-        w.AddUInt32(GgufFormat.KeyMaskTokenId, (uint)c.MaskIndex);
+        w.AddUInt32(GgufFormat.KeyVocabSize, (uint)g.VocabularySize);
+        w.AddUInt32(GgufFormat.KeyEmbeddingLength, (uint)g.EmbeddingDimension);
+        w.AddUInt32(GgufFormat.KeyBlockCount, (uint)g.Layers);
+        w.AddUInt32(GgufFormat.KeyHeadCount, (uint)g.Heads);
+        w.AddUInt32(GgufFormat.KeyFeedForwardLength, (uint)g.FeedForwardDimension);
+        w.AddUInt32(GgufFormat.KeyContextLength, (uint)g.ContextLength);
+        w.AddFloat32(GgufFormat.KeyLayerNormEpsilon, g.LayerNormEpsilon);
+        w.AddStringArray(GgufFormat.KeyLanguages, m.Languages);
+        w.AddBool(GgufFormat.KeyUseLangEmb, g.UsesLanguageEmbeddings);
+        w.AddBool(GgufFormat.KeySinusoidalEmbeddings, m.SinusoidalEmbeddings);
+        w.AddBool(GgufFormat.KeyCausal, g.IsCausal);
+        w.AddBool(GgufFormat.KeyGeluActivation, m.GeluActivation);
+        w.AddBool(GgufFormat.KeyDoLowercaseAndRemoveAccent, m.LowercaseAndRemoveAccent);
         w.AddString(GgufFormat.KeyTokenizerModel, GgufFormat.TokenizerModelName);
-        w.AddStringArray(GgufFormat.KeyTokens, v.Tokens);
-        w.AddStringArray(GgufFormat.KeyMerges, v.Merges);
-        w.AddUInt32(GgufFormat.KeyBosTokenId, (uint)c.BosIndex);
-        w.AddUInt32(GgufFormat.KeyEosTokenId, (uint)c.EosIndex);
-        w.AddUInt32(GgufFormat.KeyPaddingTokenId, (uint)c.PadIndex);
-        w.AddUInt32(GgufFormat.KeyUnknownTokenId, (uint)c.UnkIndex);
+        w.AddStringArray(GgufFormat.KeyTokens, m.Tokens);
+        w.AddStringArray(GgufFormat.KeyMerges, m.Merges);
+        w.AddUInt32(GgufFormat.KeyBosTokenId, (uint)m.Specials.Bos);
+        w.AddUInt32(GgufFormat.KeyEosTokenId, (uint)m.Specials.Eos);
+        w.AddUInt32(GgufFormat.KeyPaddingTokenId, (uint)m.Specials.Pad);
+        w.AddUInt32(GgufFormat.KeyUnknownTokenId, (uint)m.Specials.Unk);
+        w.AddUInt32(GgufFormat.KeyMaskTokenId, (uint)m.Specials.Mask);
         w.AddString(GgufFormat.KeyContentHash, GgufContentHash.Placeholder);
     }
 

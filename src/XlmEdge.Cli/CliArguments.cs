@@ -3,13 +3,15 @@ namespace XlmEdge.Cli;
 /// <summary>A usage mistake: the process exits with code 2 and prints the usage text.</summary>
 internal sealed class UsageException(string message) : Exception(message);
 
-/// <summary>Options shared by the commands: <c>-m MODEL</c>, <c>--lang</c>, <c>--top-k</c>, <c>--threads</c>, one TEXT.</summary>
+/// <summary>Options shared by the commands: <c>-m MODEL</c>, <c>--lang</c>, <c>--top-k</c>, <c>--threads</c>, <c>--backend</c>, <c>--verbose</c>, one TEXT.</summary>
 internal sealed class CliArguments
 {
     public string? Model { get; private set; }
     public string Language { get; private set; } = "en";
     public int TopK { get; private set; } = 5;
     public int? Threads { get; private set; }
+    public XlmBackend Backend { get; private set; } = XlmBackend.Cpu;
+    public bool Verbose { get; private set; }
     public string? Text { get; private set; }
 
     public static CliArguments Parse(ReadOnlySpan<string> args, bool allowTopK)
@@ -31,6 +33,18 @@ internal sealed class CliArguments
                     break;
                 case "-t" or "--threads":
                     result.Threads = PositiveInt(a, Value(args, ref i));
+                    break;
+                case "--backend":
+                    result.Backend = Value(args, ref i) switch
+                    {
+                        "cpu" => XlmBackend.Cpu,
+                        "cuda" => XlmBackend.Cuda,
+                        "auto" => XlmBackend.Auto,
+                        var other => throw new UsageException($"option '--backend' takes cpu, cuda or auto, not '{other}'"),
+                    };
+                    break;
+                case "-v" or "--verbose":
+                    result.Verbose = true;
                     break;
                 case "--":
                     if (i + 1 < args.Length)

@@ -10,15 +10,27 @@ internal static class Program
 {
     internal const string Usage = """
         usage:
-          xlmedge fill-mask [-m MODEL] [--lang en] [--top-k 5] [--threads N] [TEXT]
+          xlmedge fill-mask [-m MODEL] [--lang en] [--top-k 5] [--threads N] [--backend cpu|cuda|auto] [--verbose] [TEXT]
           xlmedge tokenize  [-m MODEL] [--lang en] [TEXT]
         With TEXT: human-readable output. Without TEXT: JSON lines {"text": ..., "lang": ...} on
         stdin (fill-mask also takes {"input_ids": [...], "lang": ...}), one JSON line out for each.
         MODEL defaults to the bundled demo model (random weights, for trying the tool only).
+        --backend cuda runs on an NVIDIA GPU in xlmedge-gpu (the JIT-hosted build); auto takes the GPU
+        when there is one, else the CPU; --verbose says which on stderr.
         The mask token is <special1>.
         """;
 
     private static int Main(string[] args) => Run(args, Console.In, Console.Out, Console.Error);
+
+    /// <summary>
+    /// The GPU backend: only in xlmedge-gpu, the JIT-hosted build of these sources
+    /// (src/XlmEdge.Cli.Gpu); ILGPU cannot run under Native AOT, so the AOT xlmedge has none.
+    /// </summary>
+#if XLMEDGE_GPU
+    internal static XlmBackendProvider? GpuBackend => XlmEdge.Gpu.IlgpuBackend.Cuda;
+#else
+    internal static XlmBackendProvider? GpuBackend => null;
+#endif
 
     internal static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {

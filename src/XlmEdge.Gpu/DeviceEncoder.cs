@@ -152,6 +152,8 @@ internal sealed class DeviceEncoder<TW, TE> : IDeviceEncoder where TW : unmanage
 
     public void Dispose()
     {
+        // freeing CUDA memory needs the context current on this thread
+        _memory.Accelerator.Bind();
         _a.Dispose();
         _gemm.Dispose();
         _weights.Dispose();

@@ -87,14 +87,24 @@ internal sealed class DeviceOps<TW, TE> where TW : unmanaged where TE : struct, 
     /// <summary>Groups for <paramref name="count"/> work items: one item per thread, at most a full device.</summary>
     private KernelConfig Spread(long count, int group)
     {
-        Launches++;
+        Prepare();
         return new((int)Math.Clamp((count + group - 1) / group, 1, _maxGroups), group);
+    }
+
+    /// <summary>
+    /// Counts the launch and makes the accelerator current on the calling thread: a model may be
+    /// called from any thread, and a CUDA launch runs in the thread's current context.
+    /// </summary>
+    private void Prepare()
+    {
+        Launches++;
+        Accelerator.Bind();
     }
 
     /// <summary>One warp per row.</summary>
     private KernelConfig PerRow(int rows)
     {
-        Launches++;
+        Prepare();
         int warps = _group / Accelerator.WarpSize;
         return new(Math.Clamp((rows + warps - 1) / warps, 1, _maxGroups), _group);
     }

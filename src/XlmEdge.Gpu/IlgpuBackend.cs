@@ -194,6 +194,7 @@ public sealed class IlgpuBackend : XlmBackendProvider
 
     private static Context CreateCudaContext(bool profile)
     {
+        LibCudaResolver.Register();
         try
         {
             // every CUDA device, so that one ILGPU does not support can be named rather than hidden
@@ -242,5 +243,22 @@ public sealed class IlgpuBackend : XlmBackendProvider
         {
             throw new BackendUnavailableException($"CUDA device {device.Name} could not be opened: {e.Message.ReplaceLineEndings(" ")}", e);
         }
+    }
+}
+
+/// <summary>
+/// ILGPU imports the CUDA driver as "cuda", which .NET probes as libcuda.so, the unversioned name
+/// that only CUDA development packages install; a machine with just the driver (and containers with
+/// the NVIDIA runtime) has libcuda.so.1. When the probe fails, load that instead.
+/// </summary>
+internal static class LibCudaResolver
+{
+    private static int _registered;
+
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 0)
+            System.Runtime.Loader.AssemblyLoadContext.Default.ResolvingUnmanagedDll += (_, name) =>
+                name == "cuda" && System.Runtime.InteropServices.NativeLibrary.TryLoad("libcuda.so.1", out var handle) ? handle : IntPtr.Zero;
     }
 }

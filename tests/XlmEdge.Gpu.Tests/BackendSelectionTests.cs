@@ -43,6 +43,19 @@ public sealed class BackendSelectionTests
     }
 
     [Fact]
+    public void CausalModelsRunOnTheCpu()
+    {
+        var e = Assert.Throws<BackendUnavailableException>(() => XlmModel.Load(TestModels.TinyClmEnfrPath,
+            new XlmModelOptions { Backend = XlmBackend.Cuda, BackendProvider = IlgpuBackend.CpuAccelerator }));
+        Assert.Equal("the GPU backend runs masked language models (fill-mask); causal models run on the CPU", e.Message);
+
+        using var model = XlmModel.Load(TestModels.TinyClmEnfrPath, new XlmModelOptions { Backend = XlmBackend.Auto, BackendProvider = IlgpuBackend.CpuAccelerator });
+        Assert.Equal(XlmBackend.Cpu, model.Backend);
+        Assert.EndsWith("(auto: the GPU backend runs masked language models (fill-mask); causal models run on the CPU)", model.BackendDescription);
+        Assert.Equal(model.Config.Geometry.VocabularySize, model.NextTokenLogits("the cat", "en").Length);
+    }
+
+    [Fact]
     public void WeightsThatDoNotFitNameTheNeedAndTheFreeMemory()
     {
         long need = WeightBytes();

@@ -15,12 +15,46 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "probe")
+            return Probe(Console.Out);
         if (args.Length > 0 && args[0] == "bench")
-            return GpuBenchmark.Run(args[1..], Console.Out);
+        {
+            try
+            {
+                return GpuBenchmark.Run(args[1..], Console.Out);
+            }
+            catch (XlmEdgeException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        }
         if (args.Length > 0 && args[0] == "test")
             return RunTests(args.Length > 1 ? args[1] : null, Console.Out);
-        Console.Error.WriteLine("usage: XlmEdge.Gpu.Tests test [NAME] | bench [--cpu-threads N] [--quick]");
+        Console.Error.WriteLine("usage: XlmEdge.Gpu.Tests probe | test [NAME] | bench [--cpu-threads N] [--quick] [--model FILE] [--work DIR]");
         return 2;
+    }
+
+    /// <summary>What ILGPU sees: the CUDA device the backend would take (or why none), and whether cuBLAS loads. Exit 1 without one.</summary>
+    private static int Probe(TextWriter log)
+    {
+        if (!IlgpuBackend.IsCudaAvailable(out string why))
+        {
+            log.WriteLine($"no CUDA device for the GPU backend: {why}");
+            return 1;
+        }
+        using var memory = IlgpuBackend.Cuda.Open(out string device);
+        log.WriteLine(device);
+        log.WriteLine($"free device memory: {memory.FreeBytes / (1024.0 * 1024 * 1024):0.0} GiB");
+        var cuda = (ILGPU.Runtime.Cuda.CudaAccelerator)memory.Accelerator;
+        if (IlgpuBackend.TryCreateCuBlas(cuda, out var blas, out string? note))
+        {
+            log.WriteLine($"cuBLAS {blas.Version} loads: the big GEMMs run on cuBLAS Sgemm");
+            blas.Dispose();
+        }
+        else
+            log.WriteLine($"{note}: the GEMMs run on the own kernel");
+        return 0;
     }
 
     /// <summary>

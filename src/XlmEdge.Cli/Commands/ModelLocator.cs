@@ -9,8 +9,18 @@ internal static class ModelLocator
     public static XlmModel Load(CliArguments args, TextWriter stderr)
     {
         string path = Resolve(args, stderr);
-        var options = args.Threads is int n ? new XlmModelOptions { Threads = n } : new XlmModelOptions();
-        return XlmModel.Load(path, options);
+        if (args.Backend == XlmBackend.Cuda && Program.GpuBackend is null)
+            throw new BackendUnavailableException("this xlmedge has no GPU backend (it is the console built for Native AOT); --backend cuda needs xlmedge-gpu (src/XlmEdge.Cli.Gpu)");
+        var options = new XlmModelOptions
+        {
+            Threads = args.Threads ?? Environment.ProcessorCount,
+            Backend = args.Backend,
+            BackendProvider = Program.GpuBackend,
+        };
+        var model = XlmModel.Load(path, options);
+        if (args.Verbose)
+            stderr.WriteLine($"note: backend: {model.BackendDescription}");
+        return model;
     }
 
     public static string Resolve(CliArguments args, TextWriter stderr)

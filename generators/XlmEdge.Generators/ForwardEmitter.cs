@@ -86,7 +86,8 @@ internal static class ForwardEmitter
         return w.ToString();
     }
 
-    public static string Catalogue(IReadOnlyList<ModelPreset> presets)
+    /// <summary>The catalogue of every preset, and the factory of the forwards generated for <paramref name="withForward"/>.</summary>
+    public static string Catalogue(IReadOnlyList<ModelPreset> presets, IReadOnlyList<ModelPreset> withForward)
     {
         var w = new StringBuilder(Header);
         w.Append("""
@@ -141,7 +142,7 @@ internal static class ForwardEmitter
 
             namespace {{GeneratedNamespace}}
             {
-                /// <summary>Picks the generated forward of the preset a loaded model matches.</summary>
+                /// <summary>Picks the generated forward of the geometry a loaded masked model matches (causal models run the cached decoder).</summary>
                 internal static class GeneratedForwards
                 {
                     public static bool TryCreate(global::XlmEdge.XlmConfig config, global::XlmEdge.Model.XlmWeights weights, global::XlmEdge.Kernels.WorkerPool pool,
@@ -149,7 +150,7 @@ internal static class ForwardEmitter
                     {
 
             """);
-        foreach (var p in presets)
+        foreach (var p in withForward)
         {
             w.Append($$"""
                             if (global::XlmEdge.XlmPresets.{{p.ClassName}}.Matches(config))

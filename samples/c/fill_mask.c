@@ -9,7 +9,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s MODEL.gguf LANG TEXT\n", argv[0]);
         return 2;
     }
-    printf("libxlmedge %s\n", xlmedge_version());
+    printf("libxlmedge %s %s\n", xlmedge_version(), xlmedge_info());
 
     xlmedge_model *model = NULL;
     if (xlmedge_open(argv[1], 0, &model) != XLMEDGE_OK) {

@@ -16,17 +16,20 @@ internal static unsafe class Exports
 {
     private const int Ok = 0, ErrorArgument = 1, ErrorModelFile = 2, ErrorInput = 3, ErrorBufferTooSmall = 4, ErrorInternal = 5;
 
-    private static readonly byte* Version = (byte*)NativeMemory.Alloc(8);
+    private const string VersionText = "0.1.0";
+
+    private static readonly byte* Version = Utf8(VersionText);
+
+    private static readonly byte* Info = Utf8(InfoJson());
 
     [ThreadStatic] private static byte* _lastError;
 
-    static Exports()
-    {
-        "0.1.0\0"u8.CopyTo(new Span<byte>(Version, 6));
-    }
-
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_version", CallConvs = [typeof(CallConvCdecl)])]
     private static byte* GetVersion() => Version;
+
+    /// <summary>{"version":"0.1.0","simd":"avx2+fma"}: what this build runs here (made once, kept for the process).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_info", CallConvs = [typeof(CallConvCdecl)])]
+    private static byte* GetInfo() => Info;
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_last_error", CallConvs = [typeof(CallConvCdecl)])]
     private static byte* LastError()
@@ -169,6 +172,19 @@ internal static unsafe class Exports
         Encoding.UTF8.GetBytes(s, new Span<byte>(p, n));
         p[n] = 0;
         return p;
+    }
+
+    private static string InfoJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("version", VersionText);
+            writer.WriteString("simd", XlmRuntime.SimdPath);
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private sealed class BufferTooSmallException(string message) : Exception(message);

@@ -99,18 +99,26 @@ internal static class KernelThroughput
     }
 
     /// <summary>
-    /// The GEMM micro-kernel alone on one thread with hot operands (one 6 × 256 slice of widened W and one
-    /// 256 × 16 token panel, in L1): how close the kernel's code comes to the core's FMA peak (2 FMAs of
-    /// 8 lanes per cycle), apart from everything around it.
+    /// The GEMM micro-kernel of the widest width alone on one thread with hot operands (one group of widened W
+    /// rows × 256 k and one 256 × 2·lanes token panel, in L1): how close the kernel's code comes to the core's
+    /// FMA peak, apart from everything around it.
     /// </summary>
     private static void MicroKernelRate(Random random, TextWriter output)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported)
-            return;
-        const int Kc = 256, Width = 16, Calls = 20000;
-        var w = new float[6 * Kc];
-        var panel = new float[Kc * Width];
-        var yt = new float[6 * Width];
+        switch (CpuFeatures.Best)
+        {
+            case SimdPath.Vector512: MicroKernelRate<Simd512, Vector512<float>>(random, output); break;
+            case SimdPath.Vector256: MicroKernelRate<Simd256, Vector256<float>>(random, output); break;
+        }
+    }
+
+    private static void MicroKernelRate<TS, TVec>(Random random, TextWriter output) where TS : struct, ISimd<TVec> where TVec : struct
+    {
+        int rows = Tiling<TS, TVec>.Rows, width = 2 * TS.Count;
+        const int Kc = 256, Calls = 20000;
+        var w = new float[rows * Kc];
+        var panel = new float[Kc * width];
+        var yt = new float[rows * width];
         for (int i = 0; i < w.Length; i++)
             w[i] = random.NextSingle();
         for (int i = 0; i < panel.Length; i++)
@@ -120,11 +128,11 @@ internal static class KernelThroughput
         {
             long start = Stopwatch.GetTimestamp();
             for (int i = 0; i < Calls; i++)
-                MicroKernels.Kernel6x2<Simd256, Vector256<float>>(ref w[0], Kc, 6, ref panel[0], Kc, ref yt[0], Width, accumulate: false);
+                MicroKernels.Kernel<TS, TVec>(ref w[0], Kc, rows, ref panel[0], Kc, ref yt[0], width, accumulate: false);
             best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"micro-kernel 6x2 (AVX2), one thread, operands in L1: {2.0 * 6 * Kc * Width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+            $"micro-kernel {rows}x2 ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
     }
 
     /// <summary>The fill-mask output layer at one mask: [1, d] × E^T over the whole vocabulary (memory-bound).</summary>

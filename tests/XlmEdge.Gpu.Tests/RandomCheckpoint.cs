@@ -43,7 +43,7 @@ internal static class RandomCheckpoint
 
         var hf = HfConfig.Load(folder, _ => { });
         WriteSafetensors(Path.Combine(folder, "model.safetensors"), [.. XlmTensors.In(hf.Geometry).Select(t => (t.HfName, t.Shape))]);
-        int exit = PackCommand.Run(folder, gguf, fp16: true, TextWriter.Null, Console.Error);
+        int exit = PackCommand.Run(new PackOptions(folder, gguf, Name: "enfr-1024-random"), TextWriter.Null, Console.Error);
         if (exit != 0)
             throw new InvalidOperationException($"packing the random checkpoint failed (exit {exit})");
         return gguf;

@@ -10,7 +10,7 @@ internal static class Program
 {
     internal const string Usage = """
         usage:
-          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32]
+          xlmedge-weights pack HF_DIR -o OUT.gguf [--dtype f16|f32] [--causal] [--name NAME] [--license ID]
           xlmedge-weights inspect FILE.gguf [--json]
           xlmedge-weights verify FILE.gguf
 
@@ -20,8 +20,15 @@ internal static class Program
                  (--dtype f16, the default) or F32; 1-D tensors always as F32. A NaN or
                  infinity in the weights, or a value too large for fp16, is an error naming the
                  tensor and element. Pickles may only name torch tensor/storage globals and
-                 collections.OrderedDict; anything else is refused. The output is written to a
-                 temporary file in the same folder and renamed when complete.
+                 collections.OrderedDict; anything else is refused. A checkpoint the runtime
+                 cannot run is refused with the reason. The output is written to a temporary
+                 file in the same folder and renamed when complete; it may not be a device or
+                 one of the checkpoint's files. --causal packs a causal language model
+                 (xlm-clm-*) whatever config.json says: the original XLM checkpoints chose the
+                 attention mask per call, so their config may not say it. --name sets
+                 general.name (a Hugging Face id owner/name or a URL also sets the source;
+                 default: config.json's _name_or_path), --license general.license (default:
+                 README.md's license:).
         inspect  prints the metadata and the tensor table (--json: machine-readable).
         verify   checks the structure, the content hash and that every tensor of the model's
                  geometry is present with its shape; prints "ok: ..." or fails.
@@ -70,7 +77,8 @@ internal static class Program
         {
             case "pack":
                 {
-                    string? output = null, dtype = null;
+                    string? output = null, dtype = null, name = null, license = null;
+                    bool causal = false;
                     var positional = new List<string>();
                     for (int i = 0; i < rest.Length; i++)
                     {
@@ -82,6 +90,15 @@ internal static class Program
                             case "--dtype":
                                 dtype = Value(rest, ref i, dtype);
                                 break;
+                            case "--causal":
+                                causal = true;
+                                break;
+                            case "--name":
+                                name = Value(rest, ref i, name);
+                                break;
+                            case "--license":
+                                license = Value(rest, ref i, license);
+                                break;
                             default:
                                 positional.Add(Positional(rest[i]));
                                 break;
@@ -91,13 +108,14 @@ internal static class Program
                         throw new UsageException("pack takes exactly one checkpoint folder");
                     if (output is null)
                         throw new UsageException("pack needs -o OUT.gguf");
-                    bool fp16 = (dtype ?? "f16") switch
+                    var matrixType = (dtype ?? "f16") switch
                     {
-                        "f16" => true,
-                        "f32" => false,
+                        "f16" => Weights.GgufTensorType.F16,
+                        "f32" => Weights.GgufTensorType.F32,
                         _ => throw new UsageException($"--dtype must be f16 or f32, not '{dtype}'"),
                     };
-                    return PackCommand.Run(positional[0], output, fp16, stdout, stderr);
+                    bool terminal = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+                    return PackCommand.Run(new PackOptions(positional[0], output, matrixType, name, license, terminal, causal), stdout, stderr);
                 }
             case "inspect":
                 {

@@ -53,10 +53,21 @@ typedef struct xlmedge_candidate {
 /* Library version, e.g. "0.1.0". Static storage. */
 const char *xlmedge_version(void);
 
+/* What this build runs on this machine, as one JSON object (static storage), e.g.
+   {"version":"0.1.0","simd":"avx2+fma"}. "simd" is the kernels' path: "avx512", "avx2+fma",
+   "advsimd", "sse4.1" or "scalar" (fixed by the CPU and the instruction-set baseline the library
+   was published for; XLMEDGE_SIMD in the environment can force a narrower one). More fields may
+   be added; parse it as JSON. */
+const char *xlmedge_info(void);
+
 /* Message of the calling thread's last failure ("" if none). */
 const char *xlmedge_last_error(void);
 
-/* Maps a .gguf file made by xlmedge-weights. threads <= 0: one per core. */
+/* Maps a .gguf file made by xlmedge-weights. threads <= 0: one per core.
+ * The file is memory-mapped, not read (as llama.cpp maps its models): it must stay unchanged while
+ * the model is open. Truncating it or writing into it in place is undefined behaviour; a read past
+ * its new end raises SIGBUS, which ends the process. Replace a model file by writing a new file
+ * and renaming it over the old one (xlmedge-weights pack does so): an open model keeps the old one. */
 int32_t xlmedge_open(const char *path, int32_t threads, xlmedge_model **out_model);
 
 /* Releases the model; NULL is ignored. */

@@ -10,11 +10,11 @@ namespace XlmEdge.Kernels;
 /// Both products run on <see cref="MicroKernels"/>, as the Linear GEMM does: each item first packs its
 /// head's keys and values into k-major panels of 2·lanes in the worker's pool scratch (in place they sit
 /// 4 KB apart at d = 1024, so a head's keys map to the same few L1 sets, and a kernel reading them
-/// row by row would fetch a vector per cache line). Then per group of <see cref="MicroKernels.Rows"/>
+/// row by row would fetch a vector per cache line). Then per group of <see cref="Tiling{TS, TVec}.Rows"/>
 /// queries: scores = q·K^T (query values broadcast against key panels), the scaled softmax of each row,
-/// and output = P·V (probabilities broadcast against value panels). Six queries per pass keep the
-/// panel traffic at two vector loads per 12 FMAs, which L2 sustains when a head's keys and values
-/// (T·headDim·8 bytes) outgrow L1.
+/// and output = P·V (probabilities broadcast against value panels). Six queries per pass (twelve with
+/// AVX-512) keep the panel traffic at two vector loads per 12 (24) FMAs, which L2 sustains when a head's
+/// keys and values (T·headDim·8 bytes) outgrow L1.
 /// </remarks>
 internal static class Attention
 {
@@ -34,14 +34,20 @@ internal static class Attention
         Validate(q, k, v, T, heads, headDim, output);
         if (T == 0)
             return;
-        if (path == SimdPath.Scalar)
+        switch (path)
         {
-            SelfAttentionScalar(q, k, v, T, heads, headDim, output);
-            return;
+            case SimdPath.Vector512: Run<Simd512, Vector512<float>>(pool, q, k, v, T, heads, headDim, output); break;
+            case SimdPath.Vector256: Run<Simd256, Vector256<float>>(pool, q, k, v, T, heads, headDim, output); break;
+            case SimdPath.Vector128: Run<Simd128, Vector128<float>>(pool, q, k, v, T, heads, headDim, output); break;
+            default: SelfAttentionScalar(q, k, v, T, heads, headDim, output); break;
         }
-        int width = 2 * path switch { SimdPath.Vector512 => 16, SimdPath.Vector256 => 8, _ => 4 };
-        pool.EnsureScratch(ScratchLength(T, headDim, width));
-        var job = new Job { Path = path, Pool = pool, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim, Output = output };
+    }
+
+    private static void Run<TS, TVec>(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)
+        where TS : struct, ISimd<TVec> where TVec : struct
+    {
+        pool.EnsureScratch(ScratchLength<TS, TVec>(T, headDim));
+        var job = new Job<TS, TVec> { Pool = pool, Q = q, K = k, V = v, T = T, Heads = heads, HeadDim = headDim, Output = output };
         // As few query blocks as keep every thread busy: each item packs its head's keys and values,
         // which costs about as much as scoring a block of 32 queries at T = 128.
         job.Blocks = Math.Min(QueryBlocks(T), Math.Max(1, (2 * pool.Threads + heads - 1) / heads));
@@ -96,17 +102,16 @@ internal static class Attention
     private static int QueryBlocks(int T) => (T + QueryBlock - 1) / QueryBlock;
 
     /// <summary>Per-worker floats: key panels, value panels, a score row per query of a group, and an output tile.</summary>
-    private static int ScratchLength(int T, int headDim, int width)
+    private static int ScratchLength<TS, TVec>(int T, int headDim) where TS : struct, ISimd<TVec> where TVec : struct
     {
-        int paddedT = Pad(T, width);
-        return checked(paddedT * headDim + Pad(headDim, width) * T + MicroKernels.Rows * (paddedT + width));
+        int width = 2 * TS.Count, paddedT = Pad(T, width);
+        return checked(paddedT * headDim + Pad(headDim, width) * T + Tiling<TS, TVec>.Rows * (paddedT + width));
     }
 
     private static int Pad(int count, int width) => (count + width - 1) / width * width;
 
-    private ref struct Job : IParallelJob
+    private ref struct Job<TS, TVec> : IParallelJob where TS : struct, ISimd<TVec> where TVec : struct
     {
-        public SimdPath Path;
         public WorkerPool Pool;
         public ReadOnlySpan<float> Q, K, V;
         public Span<float> Output;
@@ -114,43 +119,33 @@ internal static class Attention
 
         public readonly void Execute(int index, int worker)
         {
-            int head = index / Blocks, block = index % Blocks;
+            int T = this.T, head = index / Blocks, block = index % Blocks;
             int first = block * BlockRows, end = Math.Min(T, first + BlockRows);
-            switch (Path)
-            {
-                case SimdPath.Vector512: Rows<Simd512, Vector512<float>>(head, first, end, worker); break;
-                case SimdPath.Vector256: Rows<Simd256, Vector256<float>>(head, first, end, worker); break;
-                default: Rows<Simd128, Vector128<float>>(head, first, end, worker); break;
-            }
-        }
-
-        private readonly void Rows<TS, TVec>(int head, int first, int end, int worker) where TS : struct, ISimd<TVec> where TVec : struct
-        {
-            int lanes = TS.Count, width = 2 * lanes, T = this.T, hd = HeadDim;
+            int lanes = TS.Count, width = 2 * lanes, hd = HeadDim, group = Tiling<TS, TVec>.Rows;
             int stride = Heads * hd, offset = head * hd;
             int paddedT = Pad(T, width), paddedHd = Pad(hd, width);
-            var scratch = Pool.Scratch(worker, ScratchLength(T, hd, width));
+            var scratch = Pool.Scratch(worker, ScratchLength<TS, TVec>(T, hd));
             var keys = scratch[..(paddedT * hd)];
             var values = scratch.Slice(keys.Length, paddedHd * T);
-            var scores = scratch.Slice(keys.Length + values.Length, MicroKernels.Rows * paddedT);
-            var tile = scratch.Slice(keys.Length + values.Length + scores.Length, MicroKernels.Rows * width);
+            var scores = scratch.Slice(keys.Length + values.Length, group * paddedT);
+            var tile = scratch.Slice(keys.Length + values.Length + scores.Length, group * width);
             PackKeys(head, width, keys);
             PackValues(head, width, values);
 
             float scale = 1f / MathF.Sqrt(hd);
             int lastKeys = T - (paddedT - width), lastFeatures = hd - (paddedHd - width);
             ref float s0 = ref MemoryMarshal.GetReference(scores);
-            for (int i = first; i < end; i += MicroKernels.Rows)
+            for (int i = first; i < end; i += group)
             {
-                int rows = Math.Min(MicroKernels.Rows, end - i);
+                int rows = Math.Min(group, end - i);
                 ref float qi = ref Unsafe.AsRef(in Q[i * stride + offset]);
                 for (int j = 0; j < paddedT; j += width)
                 {
                     ref float panel = ref keys[j * hd];
                     if (j + width == paddedT && lastKeys <= lanes)
-                        MicroKernels.Kernel6x1<TS, TVec>(ref qi, stride, rows, ref panel, hd, ref Unsafe.Add(ref s0, j), paddedT, accumulate: false);
+                        MicroKernels.NarrowKernel<TS, TVec>(ref qi, stride, rows, ref panel, hd, ref Unsafe.Add(ref s0, j), paddedT, accumulate: false);
                     else
-                        MicroKernels.Kernel6x2<TS, TVec>(ref qi, stride, rows, ref panel, hd, ref Unsafe.Add(ref s0, j), paddedT, accumulate: false);
+                        MicroKernels.Kernel<TS, TVec>(ref qi, stride, rows, ref panel, hd, ref Unsafe.Add(ref s0, j), paddedT, accumulate: false);
                 }
                 for (int r = 0; r < rows; r++)
                 {
@@ -168,9 +163,9 @@ internal static class Attention
                     ref float destination = ref partial ? ref MemoryMarshal.GetReference(tile) : ref Output[i * stride + offset + f];
                     int destinationStride = partial ? width : stride;
                     if (last && lastFeatures <= lanes)
-                        MicroKernels.Kernel6x1<TS, TVec>(ref s0, paddedT, rows, ref panel, T, ref destination, destinationStride, accumulate: false);
+                        MicroKernels.NarrowKernel<TS, TVec>(ref s0, paddedT, rows, ref panel, T, ref destination, destinationStride, accumulate: false);
                     else
-                        MicroKernels.Kernel6x2<TS, TVec>(ref s0, paddedT, rows, ref panel, T, ref destination, destinationStride, accumulate: false);
+                        MicroKernels.Kernel<TS, TVec>(ref s0, paddedT, rows, ref panel, T, ref destination, destinationStride, accumulate: false);
                     if (partial)
                         for (int r = 0; r < rows; r++)
                             tile.Slice(r * width, lastFeatures).CopyTo(Output.Slice((i + r) * stride + offset + f, lastFeatures));

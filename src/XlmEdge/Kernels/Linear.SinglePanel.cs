@@ -5,6 +5,9 @@ namespace XlmEdge.Kernels;
 
 internal static partial class Linear
 {
+    /// <summary>W rows per single-panel kernel call: 12 accumulators at two vectors of tokens.</summary>
+    private const int SinglePanelRows = 6;
+
     /// <summary>Whether a single-panel kernel covers two vectors of tokens or one; fixed at JIT time.</summary>
     private interface IPanelWidth
     {
@@ -25,41 +28,44 @@ internal static partial class Linear
     /// One token panel with fp16 weights (T ≤ 2·lanes: 16 tokens with AVX2, the fill-mask sizes). Each
     /// widened W value serves only that panel's tokens, so widening is not shared between panels and
     /// costs about a fifth of the FMAs; run as a separate pass before each kernel call it also cannot
-    /// overlap them. This kernel takes a group of up to <see cref="Rows"/> W rows over the whole of K:
+    /// overlap them. This kernel takes a group of up to <see cref="SinglePanelRows"/> W rows over the whole of K:
     /// while it runs the FMAs of one K-slice from one half of a double buffer, it widens the next slice
     /// into the other half (shifts and stores issue beside the FMAs), and its accumulators stay in
     /// registers across the slices instead of being stored and reloaded per slice.
     /// </summary>
     /// <param name="w">Row 0 of the group at k = 0.</param>
     /// <param name="K">Row length and stride of W.</param>
-    /// <param name="rows">Rows in the group (at most <see cref="Rows"/>); the sums of missing rows are not stored.</param>
+    /// <param name="kSlice">K values per slice (<see cref="Tiling{TS, TVec}.KSlice"/>), also the buffers' row stride.</param>
+    /// <param name="rows">Rows in the group (at most <see cref="SinglePanelRows"/>); the sums of missing rows are not stored.</param>
     /// <param name="panel">The packed token panel, [K][2·lanes].</param>
-    /// <param name="buffers">2 · <see cref="Rows"/> · <see cref="KSlice"/> floats: the double buffer.</param>
+    /// <param name="buffers">2 · <see cref="SinglePanelRows"/> · <paramref name="kSlice"/> floats: the double buffer.</param>
     /// <param name="yt">Receives the group's sums, row r at r · <paramref name="ytStride"/>, tokens along lanes.</param>
     /// <param name="ytStride">Floats between rows of <paramref name="yt"/>.</param>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SinglePanelKernel<TS, TVec, TH, TWidth>(ref Half w, int K, int rows, ref float panel, ref float buffers, ref float yt, int ytStride)
+    private static void SinglePanelKernel<TS, TVec, TH, TWidth>(ref Half w, int K, int kSlice, int rows, ref float panel, ref float buffers, ref float yt, int ytStride)
         where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening where TWidth : struct, IPanelWidth
     {
         int n = TS.Count, chunk = 2 * n, width = 2 * n;
-        int slices = (K + KSlice - 1) / KSlice;
+        const int Rows = SinglePanelRows;
+        int slices = (K + kSlice - 1) / kSlice;
+        nint s1 = kSlice, s2 = 2 * s1, s3 = 3 * s1, s4 = 4 * s1, s5 = 5 * s1;
         // Buffer rows sit at fixed offsets from one base (fewer live pointers in the loop); rows past
         // the group's last are zeros, so their sums are finite and simply not stored.
         if (rows < Rows)
         {
             for (int b = 0; b < 2; b++)
-                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref buffers, (b * Rows + rows) * KSlice), (Rows - rows) * KSlice).Clear();
+                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref buffers, (b * Rows + rows) * kSlice), (Rows - rows) * kSlice).Clear();
         }
-        WidenSlice<TS, TVec, TH>(ref w, K, rows, 0, Math.Min(KSlice, K), ref buffers, 0);
+        WidenSlice<TS, TVec, TH>(ref w, K, rows, 0, Math.Min(kSlice, K), ref buffers, kSlice, 0);
 
         TVec c00 = TS.Zero, c01 = TS.Zero, c10 = TS.Zero, c11 = TS.Zero, c20 = TS.Zero, c21 = TS.Zero;
         TVec c30 = TS.Zero, c31 = TS.Zero, c40 = TS.Zero, c41 = TS.Zero, c50 = TS.Zero, c51 = TS.Zero;
         for (int s = 0; s < slices; s++)
         {
-            int k0 = s * KSlice, kc = Math.Min(KSlice, K - k0);
-            int next = k0 + KSlice, kcNext = Math.Max(0, Math.Min(KSlice, K - next));
-            ref float current = ref Unsafe.Add(ref buffers, (s & 1) * Rows * KSlice);
-            ref float following = ref Unsafe.Add(ref buffers, ((s + 1) & 1) * Rows * KSlice);
+            int k0 = s * kSlice, kc = Math.Min(kSlice, K - k0);
+            int next = k0 + kSlice, kcNext = Math.Max(0, Math.Min(kSlice, K - next));
+            ref float current = ref Unsafe.Add(ref buffers, (s & 1) * Rows * kSlice);
+            ref float following = ref Unsafe.Add(ref buffers, ((s + 1) & 1) * Rows * kSlice);
             ref float x = ref Unsafe.Add(ref panel, (nint)k0 * width);
 
             // The next slice's whole chunks, one per two k steps, row after row; the rest (if the slice
@@ -74,14 +80,14 @@ internal static partial class Linear
                 Step(ref Unsafe.Add(ref x, width), ref Unsafe.Add(ref current, k + 1));
                 x = ref Unsafe.Add(ref x, 2 * width);
                 if (left > 0)
-                    WidenNextChunk<TS, TVec, TH>(ref w, ref following, ref source, ref destination, ref left, ref inRow, perRow, K);
+                    WidenNextChunk<TS, TVec, TH>(ref w, ref following, ref source, ref destination, ref left, ref inRow, perRow, K, kSlice);
             }
             if (k < kc)
                 Step(ref x, ref Unsafe.Add(ref current, k));
             while (left > 0)
-                WidenNextChunk<TS, TVec, TH>(ref w, ref following, ref source, ref destination, ref left, ref inRow, perRow, K);
+                WidenNextChunk<TS, TVec, TH>(ref w, ref following, ref source, ref destination, ref left, ref inRow, perRow, K, kSlice);
             if (kcNext > perRow * chunk)
-                WidenSlice<TS, TVec, TH>(ref w, K, rows, next + perRow * chunk, kcNext - perRow * chunk, ref following, perRow * chunk);
+                WidenSlice<TS, TVec, TH>(ref w, K, rows, next + perRow * chunk, kcNext - perRow * chunk, ref following, kSlice, perRow * chunk);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -94,29 +100,29 @@ internal static partial class Linear
             {
                 var b1 = TS.Load(in Unsafe.Add(ref xk, n));
                 c01 = TS.MultiplyAdd(a, b1, c01);
-                a = TS.Broadcast(Unsafe.Add(ref wk, KSlice));
+                a = TS.Broadcast(Unsafe.Add(ref wk, s1));
                 c10 = TS.MultiplyAdd(a, b0, c10);
                 c11 = TS.MultiplyAdd(a, b1, c11);
-                a = TS.Broadcast(Unsafe.Add(ref wk, 2 * KSlice));
+                a = TS.Broadcast(Unsafe.Add(ref wk, s2));
                 c20 = TS.MultiplyAdd(a, b0, c20);
                 c21 = TS.MultiplyAdd(a, b1, c21);
-                a = TS.Broadcast(Unsafe.Add(ref wk, 3 * KSlice));
+                a = TS.Broadcast(Unsafe.Add(ref wk, s3));
                 c30 = TS.MultiplyAdd(a, b0, c30);
                 c31 = TS.MultiplyAdd(a, b1, c31);
-                a = TS.Broadcast(Unsafe.Add(ref wk, 4 * KSlice));
+                a = TS.Broadcast(Unsafe.Add(ref wk, s4));
                 c40 = TS.MultiplyAdd(a, b0, c40);
                 c41 = TS.MultiplyAdd(a, b1, c41);
-                a = TS.Broadcast(Unsafe.Add(ref wk, 5 * KSlice));
+                a = TS.Broadcast(Unsafe.Add(ref wk, s5));
                 c50 = TS.MultiplyAdd(a, b0, c50);
                 c51 = TS.MultiplyAdd(a, b1, c51);
             }
             else
             {
-                c10 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, KSlice)), b0, c10);
-                c20 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 2 * KSlice)), b0, c20);
-                c30 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 3 * KSlice)), b0, c30);
-                c40 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 4 * KSlice)), b0, c40);
-                c50 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, 5 * KSlice)), b0, c50);
+                c10 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, s1)), b0, c10);
+                c20 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, s2)), b0, c20);
+                c30 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, s3)), b0, c30);
+                c40 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, s4)), b0, c40);
+                c50 = TS.MultiplyAdd(TS.Broadcast(Unsafe.Add(ref wk, s5)), b0, c50);
             }
         }
 
@@ -145,7 +151,7 @@ internal static partial class Linear
     /// and moves both to the next chunk of the slice, row after row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WidenNextChunk<TS, TVec, TH>(ref Half w, ref float following, ref nint source, ref int destination, ref int left, ref int inRow, int perRow, int K)
+    private static void WidenNextChunk<TS, TVec, TH>(ref Half w, ref float following, ref nint source, ref int destination, ref int left, ref int inRow, int perRow, int K, int kSlice)
         where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
     {
         int chunk = 2 * TS.Count;
@@ -157,7 +163,7 @@ internal static partial class Linear
         {
             inRow = perRow;
             source += K - perRow * chunk;
-            destination += KSlice - perRow * chunk;
+            destination += kSlice - perRow * chunk;
         }
     }
 
@@ -172,15 +178,15 @@ internal static partial class Linear
     }
 
     /// <summary>
-    /// Widens W[r, k0 .. k0+count) of rows r &lt; <paramref name="rows"/> into buffer row r (stride <see cref="KSlice"/>)
+    /// Widens W[r, k0 .. k0+count) of rows r &lt; <paramref name="rows"/> into buffer row r (stride <paramref name="stride"/>)
     /// from <paramref name="offset"/> (pair order). Not inlined, so that the vector widening is inlined here:
     /// inside the GEMM job's large body RyuJIT left it as a call per 16 values (3.5 % of a T = 128 pass).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void WidenSlice<TS, TVec, TH>(ref Half w, int K, int rows, int k0, int count, ref float buffer, int offset)
+    private static void WidenSlice<TS, TVec, TH>(ref Half w, int K, int rows, int k0, int count, ref float buffer, int stride, int offset)
         where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
     {
         for (int r = 0; r < rows; r++)
-            WidenPairs<TS, TVec, TH>(ref Unsafe.Add(ref w, (nint)r * K + k0), count, ref Unsafe.Add(ref buffer, r * KSlice + offset));
+            WidenPairs<TS, TVec, TH>(ref Unsafe.Add(ref w, (nint)r * K + k0), count, ref Unsafe.Add(ref buffer, r * stride + offset));
     }
 }

@@ -11,16 +11,17 @@ namespace XlmEdge.Kernels;
 /// W is the HF layout (rows = outputs, along K), fp16 (converted in registers) or fp32.
 /// </summary>
 /// <remarks>
-/// Three strategies, all splitting the output rows N across the pool (items claimed dynamically):
+/// Three strategies, all splitting the output rows N across the pool (items claimed dynamically); the tile
+/// sizes are <see cref="Tiling{TS, TVec}"/>'s, from the width and this machine's caches:
 /// <list type="bullet">
 /// <item>Few tokens (T &lt; <see cref="GemvTokens"/>, e.g. the output projection at the mask positions):
 /// memory-bound; stream each W row once, widen it in registers and dot it with one or two token rows
 /// (in L1).</item>
 /// <item>Otherwise a register-tiled GEMM: x is packed once per call into k-major panels of 2 vectors of
-/// tokens ([K][2·lanes], zero padded); each work item takes a block of up to 24 W rows and, one K-slice
-/// of <see cref="KSlice"/> at a time (prefetching the next), widens them into an fp32 buffer, then runs
-/// each token panel against every group of 6 rows with <see cref="MicroKernels.Kernel6x2"/> (12
-/// accumulators, W values broadcast against the panel). Results hold y transposed (tokens along lanes)
+/// tokens ([K][2·lanes], zero padded); each work item takes a block of up to four groups of W rows and,
+/// one K-slice at a time (prefetching the next), widens them into an fp32 buffer, then runs each token
+/// panel against every group of rows with <see cref="MicroKernels.Kernel{TS, TVec}"/> (6 rows and 12
+/// accumulators with AVX2, 12 rows and 24 with AVX-512, W values broadcast against the panel). Results hold y transposed (tokens along lanes)
 /// in per-worker scratch; the item's epilogue writes y rows with the bias added and applies GELU.</item>
 /// <item>fp16 weights and a single token panel (T ≤ 2·lanes, the fill-mask sizes): the same packing and
 /// items, but each 6-row group runs over the whole of K in one call of <see cref="SinglePanelKernel"/>,
@@ -40,17 +41,12 @@ internal static partial class Linear
     /// <summary>How many rows ahead the GEMV asks for W: enough in flight to cover DRAM latency.</summary>
     internal const int GemvPrefetchRows = 4;
 
-    /// <summary>W rows per micro-kernel call.</summary>
-    internal const int Rows = MicroKernels.Rows;
-
-    /// <summary>K values per slice: Rows·KSlice·4 bytes of widened W and KSlice·2·lanes·4 bytes of x stay in L1.</summary>
-    internal const int KSlice = 256;
-
-    /// <summary>Most W rows per work item (see <see cref="RowsPerItem"/>).</summary>
-    private const int MaxRowsPerItem = 4 * Rows;
-
-    /// <summary>Per-worker floats for widened W: the single-panel kernel's double buffer, or an item's slice for the other kernels.</summary>
-    private const int ScratchW = MaxRowsPerItem * KSlice;
+    /// <summary>
+    /// Per-worker floats for widened W: the single-panel kernel's double buffer, or an item's slice for the
+    /// GEMM (K-slices and rows per item follow the caches: <see cref="Tiling{TS, TVec}"/>).
+    /// </summary>
+    private static int ScratchW<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct =>
+        Math.Max(Tiling<TS, TVec>.MaxRowsPerItem, 2 * SinglePanelRows) * Tiling<TS, TVec>.KSlice;
 
     /// <summary>Below this max |x| the fp16 paths widen W unscaled and scale x by 2^112 instead (x·2^112 stays finite).</summary>
     internal const float UnscaledLimit = 65536f;
@@ -220,12 +216,14 @@ internal static partial class Linear
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         int paddedT = panels * 2 * TS.Count;
-        int rowsPerItem = RowsPerItem(N, Rows, pool.Threads, MaxRowsPerItem);
-        pool.EnsureScratch(checked(ScratchW + rowsPerItem * paddedT));
+        // Multiples of the kernel's rows (6 or 12), so also of the single-panel kernel's 6.
+        int rowsPerItem = RowsPerItem(N, Tiling<TS, TVec>.Rows, pool.Threads, Tiling<TS, TVec>.MaxRowsPerItem);
+        int scratchW = ScratchW<TS, TVec>();
+        pool.EnsureScratch(checked(scratchW + rowsPerItem * paddedT));
         return new GemmJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
-            RowsPerItem = rowsPerItem, KSlice = Math.Min(K, KSlice), Panels = panels, PaddedT = paddedT,
+            RowsPerItem = rowsPerItem, KSlice = Tiling<TS, TVec>.KSlice, ScratchW = scratchW, Panels = panels, PaddedT = paddedT,
         };
     }
 
@@ -243,11 +241,12 @@ internal static partial class Linear
     {
         int panelWidth = 2 * TS.Count;
         int panels = (T + panelWidth - 1) / panelWidth;
-        int slices = (K + KSlice - 1) / KSlice;
+        int kSlice = Tiling<TS, TVec>.KSlice;
+        int slices = (K + kSlice - 1) / kSlice;
         int length = checked(panels * K * panelWidth);
         // One max per item after the panels: no item writes where another does.
         var shared = pool.Shared(checked(length + panels * slices));
-        var job = new PackJob<TS, TVec> { X = x, Packed = shared[..length], Maxima = shared[length..], T = T, K = K, PairOrder = pairOrder, Scale = scale, Slices = slices };
+        var job = new PackJob<TS, TVec> { X = x, Packed = shared[..length], Maxima = shared[length..], T = T, K = K, KSlice = kSlice, PairOrder = pairOrder, Scale = scale, Slices = slices };
         pool.For(panels * slices, ref job);
         max = 0;
         foreach (float m in shared[length..])
@@ -264,7 +263,7 @@ internal static partial class Linear
     }
 
     /// <summary>
-    /// Packs panel p, k in [s·<see cref="KSlice"/>, (s+1)·<see cref="KSlice"/>) of x times Scale for item
+    /// Packs panel p, k in [s·KSlice, (s+1)·KSlice) of x times Scale for item
     /// p·Slices + s: token t of panel p at lane t - p·2·lanes, missing tokens 0; with PairOrder the k axis
     /// is in pair order (fp16 weights). Records the item's max |x| in Maxima.
     /// </summary>
@@ -272,7 +271,7 @@ internal static partial class Linear
     {
         public ReadOnlySpan<float> X;
         public Span<float> Packed, Maxima;
-        public int T, K, Slices;
+        public int T, K, KSlice, Slices;
         public bool PairOrder;
         public float Scale;
 
@@ -566,7 +565,7 @@ internal static partial class Linear
         public ReadOnlySpan<float> Packed, Bias;
         public ReadOnlySpan<TW> W;
         public Span<float> Y;
-        public int T, K, N, RowsPerItem, KSlice, Panels, PaddedT;
+        public int T, K, N, RowsPerItem, KSlice, ScratchW, Panels, PaddedT;
         public Activation Activation;
 
         /// <summary>Work items: blocks of <see cref="RowsPerItem"/> output rows.</summary>
@@ -575,7 +574,7 @@ internal static partial class Linear
         public readonly void Execute(int index, int worker)
         {
             int n0 = index * RowsPerItem, count = Math.Min(RowsPerItem, N - n0);
-            int K = this.K, kSlice = KSlice, panelWidth = 2 * TS.Count, paddedT = PaddedT;
+            int K = this.K, kSlice = KSlice, panelWidth = 2 * TS.Count, paddedT = PaddedT, groupRows = Tiling<TS, TVec>.Rows;
             var scratch = Pool.Scratch(worker, ScratchW + RowsPerItem * paddedT);
             ref float slice = ref MemoryMarshal.GetReference(scratch);
             ref float yt = ref Unsafe.Add(ref slice, ScratchW);
@@ -586,18 +585,18 @@ internal static partial class Linear
             if (typeof(TW) == typeof(Half) && Panels == 1)
             {
                 ref Half h0 = ref Unsafe.As<TW, Half>(ref w0);
-                for (int r = 0; r < count; r += Rows)
+                for (int r = 0; r < count; r += SinglePanelRows)
                 {
-                    int rows = Math.Min(Rows, count - r);
+                    int rows = Math.Min(SinglePanelRows, count - r);
                     // No software prefetch here: six rows read front to back are streams the hardware
                     // prefetcher follows, and asking for the next group's first slices (and, in the kernel,
                     // for the slice after next) measured 1-4 % slower at T = 8 and 16 (interleaved A/B).
                     ref Half wr = ref Unsafe.Add(ref h0, (nint)r * K);
                     ref float yr = ref Unsafe.Add(ref yt, r * paddedT);
                     if (lastPanelTokens <= TS.Count)
-                        SinglePanelKernel<TS, TVec, TH, OneVector>(ref wr, K, rows, ref packed, ref slice, ref yr, paddedT);
+                        SinglePanelKernel<TS, TVec, TH, OneVector>(ref wr, K, kSlice, rows, ref packed, ref slice, ref yr, paddedT);
                     else
-                        SinglePanelKernel<TS, TVec, TH, TwoVectors>(ref wr, K, rows, ref packed, ref slice, ref yr, paddedT);
+                        SinglePanelKernel<TS, TVec, TH, TwoVectors>(ref wr, K, kSlice, rows, ref packed, ref slice, ref yr, paddedT);
                 }
                 WriteOutput(ref yt, n0, count);
                 return;
@@ -613,16 +612,15 @@ internal static partial class Linear
                     Prefetch(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(count, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
                 // The item's whole W slice first (fp16: widened, RowsPerItem x KSlice floats), then panel by
                 // panel every group of rows against it: the token panel (16 KB at AVX2) stays in L1 for
-                // all the groups, and the kernel streams the smaller operand, 6 broadcasts per k step, from
-                // L1 or L2 instead of 2 panel vectors.
+                // all the groups, and the kernel streams the smaller operand, 6 or 12 broadcasts per k step,
+                // from L1 or L2 instead of 2 panel vectors.
                 ref float wr = ref Unsafe.NullRef<float>();
                 int wStride;
                 if (typeof(TW) == typeof(Half))
                 {
-                    for (int r = 0; r < count; r += Rows)
-                        WidenSlice<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref w0, (nint)r * K)), K, Math.Min(Rows, count - r), k0, kc, ref Unsafe.Add(ref slice, r * Linear.KSlice), 0);
+                    WidenSlice<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref w0), K, count, k0, kc, ref slice, kSlice, 0);
                     wr = ref slice;
-                    wStride = Linear.KSlice;
+                    wStride = kSlice;
                 }
                 else
                 {
@@ -633,15 +631,15 @@ internal static partial class Linear
                 {
                     ref float panel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * panelWidth);
                     bool narrow = p == Panels - 1 && lastPanelTokens <= TS.Count;
-                    for (int r = 0; r < count; r += Rows)
+                    for (int r = 0; r < count; r += groupRows)
                     {
-                        int rows = Math.Min(Rows, count - r);
+                        int rows = Math.Min(groupRows, count - r);
                         ref float wg = ref Unsafe.Add(ref wr, (nint)r * wStride);
                         ref float yr = ref Unsafe.Add(ref yt, r * paddedT + p * panelWidth);
                         if (narrow)
-                            MicroKernels.Kernel6x1<TS, TVec>(ref wg, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
+                            MicroKernels.NarrowKernel<TS, TVec>(ref wg, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
                         else
-                            MicroKernels.Kernel6x2<TS, TVec>(ref wg, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
+                            MicroKernels.Kernel<TS, TVec>(ref wg, wStride, rows, ref panel, kc, ref yr, paddedT, accumulate);
                     }
                 }
             }
@@ -687,7 +685,7 @@ internal static partial class Linear
     }
 
     /// <summary>
-    /// fp16 -> fp32 of one row slice in pair order. Slices start at multiples of <see cref="KSlice"/>
+    /// fp16 -> fp32 of one row slice in pair order. Slices start at multiples of the K-slice
     /// (a multiple of every chunk size), so slice-local and row-global pair order agree.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -385,7 +385,7 @@ public sealed partial class XlmModel : IDisposable
                 AppendSpace(text);
                 text.Append(s).Append(' ');
             }
-            else if (s.EndsWith("</w>"))
+            else if (s.EndsWith("</w>", StringComparison.Ordinal))
             {
                 text.Append(s[..^4]);
                 AppendSpace(text);

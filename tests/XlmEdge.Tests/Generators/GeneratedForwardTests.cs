@@ -66,6 +66,15 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         }
         Assert.True(XlmPresets.TinyEnfr.IsTestFixture);
         Assert.False(XlmPresets.XlmMlmEnfr1024.IsTestFixture);
+        // Every released XLM checkpoint, each with its hub id.
+        string[] released =
+        [
+            "xlm-clm-ende-1024", "xlm-clm-enfr-1024", "xlm-mlm-100-1280", "xlm-mlm-17-1280", "xlm-mlm-en-2048",
+            "xlm-mlm-ende-1024", "xlm-mlm-enfr-1024", "xlm-mlm-enro-1024", "xlm-mlm-tlm-xnli15-1024", "xlm-mlm-xnli15-1024",
+        ];
+        Assert.Equal(released, XlmPresets.All.Where(p => !p.IsTestFixture).Select(p => p.Name));
+        Assert.All(XlmPresets.All.Where(p => !p.IsTestFixture), p => Assert.Equal("FacebookAI/" + p.Name, p.HubId));
+        Assert.All(XlmPresets.All, p => Assert.Equal(p.Name.StartsWith("xlm-clm-", StringComparison.Ordinal), p.Geometry.IsCausal));
     }
 
     [Fact]

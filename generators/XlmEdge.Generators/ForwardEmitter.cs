@@ -110,7 +110,7 @@ internal static class ForwardEmitter
                 + (p.Description.Length == 0 ? "." : $": {Xml(p.Description.TrimEnd('.'))}.");
             w.Append($$"""
                         /// <summary>{{summary}}</summary>
-                        public static XlmPreset {{p.ClassName}} { get; } = new(
+                        {{(p.IsTestFixture ? "internal" : "public")}} static XlmPreset {{p.ClassName}} { get; } = new(
                             name: {{Literal(p.Name)}}, hubId: {{hub}}, description: {{Literal(p.Description)}}, isTestFixture: {{Bool(p.IsTestFixture)}},
                             geometry: new XlmGeometry(vocabularySize: {{Int(g.VocabularySize)}}, embeddingDimension: {{Int(g.EmbeddingDimension)}}, layers: {{Int(g.Layers)}},
                                 heads: {{Int(g.Heads)}}, languageCount: {{Int(g.LanguageCount)}}, useLanguageEmbeddings: {{Bool(g.UsesLanguageEmbeddings)}},
@@ -119,11 +119,15 @@ internal static class ForwardEmitter
 
                 """);
         }
+        // Test-fixture geometries get a generated forward but are not public API: internal, and not in All.
         var names = new List<string>();
         foreach (var p in presets)
-            names.Add(p.ClassName);
+        {
+            if (!p.IsTestFixture)
+                names.Add(p.ClassName);
+        }
         w.Append($$"""
-                    /// <summary>Every preset, ordered by name.</summary>
+                    /// <summary>Every preset of a released checkpoint, ordered by name.</summary>
                     public static global::System.Collections.Generic.IReadOnlyList<XlmPreset> All { get; } = [{{string.Join(", ", names)}}];
 
                     /// <summary>The first preset (by name) whose geometry equals <paramref name="config"/>'s, or null.</summary>

@@ -281,7 +281,12 @@ internal sealed partial class CheckpointFuzzer(string workFolder) : IFuzzer
     {
         string name = names[random.Next(names.Length)];
         string path = Path.Combine(_checkpoint, name);
-        File.Delete(path);
+        // An earlier mutation in this round may already have made it a folder; File.Delete refuses
+        // folders (seen in CI: UnauthorizedAccessException), and a link to a folder must go as a link.
+        if (Directory.Exists(path) && new FileInfo(path).LinkTarget is null)
+            Directory.Delete(path, recursive: true);
+        else
+            File.Delete(path);
         switch (random.Next(4))
         {
             case 0:

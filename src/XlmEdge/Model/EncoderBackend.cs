@@ -37,12 +37,13 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
     private readonly XlmEncoder _encoder;
     private float[] _rowHidden = [];
 
-    public CpuEncoderBackend(XlmConfig config, XlmWeights weights, int threads)
+    public CpuEncoderBackend(XlmConfig config, XlmWeights weights, XlmModelOptions options)
     {
+        int threads = options.Threads;
         _geometry = config.Geometry;
         _weights = weights;
         Pool = new WorkerPool(threads);
-        _encoder = new XlmEncoder(config, weights, Pool);
+        _encoder = new XlmEncoder(config, weights, Pool, options.UseGeneratedForward);
         Description = $"cpu: {CpuFeatures.Name(CpuFeatures.Selected)}, {threads} thread{(threads == 1 ? "" : "s")}";
     }
 

@@ -1,8 +1,14 @@
+using System.Numerics.Tensors;
 using System.Text;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
 using XlmEdge.Tokenization;
 using XlmEdge.Weights;
+#if NET9_0_OR_GREATER
+using Gate = System.Threading.Lock;
+#else
+using Gate = object;   // net8.0 has no Lock type: Monitor on a plain object
+#endif
 
 namespace XlmEdge;
 
@@ -20,6 +26,12 @@ public sealed class XlmModelOptions
     /// Native AOT apps cannot run it and leave it null.
     /// </summary>
     public XlmBackendProvider? BackendProvider { get; init; }
+
+    /// <summary>
+    /// Whether a geometry with a preset runs the preset's generated forward (the default); false runs
+    /// the generic loop, so that the benchmark and the tests can compare the two on one model file.
+    /// </summary>
+    internal bool UseGeneratedForward { get; init; } = true;
 }
 
 /// <summary>
@@ -40,7 +52,7 @@ public sealed partial class XlmModel : IDisposable
     private readonly GgufFile _file;
     private readonly XlmWeights _weights;
     private readonly IEncoderBackend _backend;
-    private readonly Lock _gate = new();
+    private readonly Gate _gate = new();
     private bool _disposed;
 
     // Per-call buffers, grown to the largest call seen and reused.
@@ -77,6 +89,9 @@ public sealed partial class XlmModel : IDisposable
     /// <see cref="XlmBackend.Auto"/> fell back to the CPU, also why.
     /// </summary>
     public string BackendDescription { get; }
+
+    /// <summary>How the file stores the weight matrices: <c>f16</c> or <c>f32</c>.</summary>
+    public string WeightType => _weights.WordEmbeddings.IsHalf ? "f16" : "f32";
 
     /// <summary>The backend itself, for benchmarks and tests.</summary>
     internal IEncoderBackend EncoderBackend => _backend;
@@ -123,7 +138,7 @@ public sealed partial class XlmModel : IDisposable
     {
         fallback = null;
         if (options.Backend == XlmBackend.Cpu)
-            return new CpuEncoderBackend(config, weights, options.Threads);
+            return new CpuEncoderBackend(config, weights, options);
         string? unavailable = options.BackendProvider is null
             ? "no GPU backend: XlmModelOptions.BackendProvider is not set (it comes from the XlmEdge.Gpu package, which Native AOT builds cannot use)"
             : config.Geometry.IsCausal
@@ -134,7 +149,7 @@ public sealed partial class XlmModel : IDisposable
             if (options.Backend == XlmBackend.Cuda)
                 throw new BackendUnavailableException(unavailable);
             fallback = unavailable;
-            return new CpuEncoderBackend(config, weights, options.Threads);
+            return new CpuEncoderBackend(config, weights, options);
         }
         try
         {
@@ -143,24 +158,39 @@ public sealed partial class XlmModel : IDisposable
         catch (Exception e) when (options.Backend == XlmBackend.Auto && e is BackendUnavailableException or DeviceOutOfMemoryException)
         {
             fallback = e.Message;
-            return new CpuEncoderBackend(config, weights, options.Threads);
+            return new CpuEncoderBackend(config, weights, options);
         }
     }
 
     /// <summary>Predicts the tokens behind every mask of <paramref name="text"/>.</summary>
+    /// <param name="text">Text with one or more masks (&lt;special1&gt;).</param>
+    /// <param name="language">Language code, one of <see cref="XlmConfig.Languages"/>.</param>
+    /// <param name="topK">Candidates per mask, at least 1; more than the vocabulary returns the whole vocabulary.</param>
     /// <exception cref="InvalidInputException">Unknown language, no mask, too many masks, or more tokens than the context.</exception>
+    /// <exception cref="ModelFileException">The model produced non-finite logits (its weights hold NaN or infinity).</exception>
     public FillMaskResult FillMask(string text, string language, int topK = 5) =>
         FillMask([new FillMaskInput(text, language)], topK)[0];
 
     /// <summary>Fills several texts in one pass; each result equals (within float rounding) a call on that text alone.</summary>
+    /// <param name="inputs">The texts, each with its language and optionally <see cref="FillMaskInput.Targets"/>.</param>
+    /// <param name="topK">Candidates per mask, at least 1; clamped to the vocabulary size, or to the number of targets.</param>
+    /// <exception cref="InvalidInputException">Unknown language, no mask, too many masks, more tokens than the context, or a target with no token.</exception>
+    /// <exception cref="ModelFileException">The model produced non-finite logits (its weights hold NaN or infinity).</exception>
     public IReadOnlyList<FillMaskResult> FillMask(IReadOnlyList<FillMaskInput> inputs, int topK = 5)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var encoded = new TokenizedText[inputs.Count];
+        var targets = new int[inputs.Count][];
+        bool anyTargets = false;
         for (int i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"input {i} is null");
             encoded[i] = Tokenizer.Encode(input.Text, input.Language);
+            if (input.Targets is not null)
+            {
+                targets[i] = TargetIds(input.Targets, input.Language);
+                anyTargets = true;
+            }
         }
         var ids = new int[encoded.Length][];
         var languages = new int[encoded.Length];
@@ -169,12 +199,30 @@ public sealed partial class XlmModel : IDisposable
             ids[i] = [.. encoded[i].Ids];
             languages[i] = encoded[i].LanguageId;
         }
-        return Run(ids, languages, topK, i => encoded[i].Tokens);
+        return Run(ids, languages, topK, i => encoded[i].Tokens, anyTargets ? targets : null);
+    }
+
+    /// <summary>Each target's first BPE unit, once each, as Hugging Face's pipeline takes <c>targets</c>.</summary>
+    private int[] TargetIds(IReadOnlyList<string> targets, string language)
+    {
+        var ids = new List<int>(targets.Count);
+        foreach (var target in targets)
+        {
+            ArgumentNullException.ThrowIfNull(target, nameof(targets));
+            var encoded = Tokenizer.Encode(target, language).Ids;
+            if (encoded.Count <= 2)
+                throw new InvalidInputException($"target '{target}' has no token in language '{language}'");
+            if (!ids.Contains(encoded[1]))
+                ids.Add(encoded[1]);
+        }
+        if (ids.Count == 0)
+            throw new InvalidInputException("the list of targets is empty");
+        return [.. ids];
     }
 
     /// <summary>Fill-mask on model input ids (&lt;s&gt; ... &lt;/s&gt; included), for callers that tokenize themselves.</summary>
     public FillMaskResult FillMaskIds(ReadOnlySpan<int> inputIds, int languageId, int topK = 5) =>
-        Run([inputIds.ToArray()], [languageId], topK, tokens: null)[0];
+        Run([inputIds.ToArray()], [languageId], topK, tokens: null, targets: null)[0];
 
     /// <summary>Batched <see cref="FillMaskIds(ReadOnlySpan{int}, int, int)"/>.</summary>
     public IReadOnlyList<FillMaskResult> FillMaskIds(IReadOnlyList<int[]> batchInputIds, IReadOnlyList<int> languageIds, int topK = 5)
@@ -187,7 +235,7 @@ public sealed partial class XlmModel : IDisposable
         var copies = new int[batchInputIds.Count][];
         for (int i = 0; i < copies.Length; i++)
             copies[i] = batchInputIds[i]?.ToArray() ?? throw new ArgumentNullException(nameof(batchInputIds), $"input {i} is null");
-        return Run(copies, languageIds, topK, tokens: null);
+        return Run(copies, languageIds, topK, tokens: null, targets: null);
     }
 
     /// <summary>The final hidden states of <paramref name="text"/>.</summary>
@@ -239,11 +287,12 @@ public sealed partial class XlmModel : IDisposable
     }
 
     private IReadOnlyList<FillMaskResult> Run(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int topK,
-        Func<int, IReadOnlyList<string>>? tokens)
+        Func<int, IReadOnlyList<string>>? tokens, int[]?[]? targets)
     {
         RequireMasked();
-        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.Geometry.VocabularySize);
+        if (topK < 1)
+            throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be at least 1");
+        topK = Math.Min(topK, Config.Geometry.VocabularySize);
         if (inputs.Count == 0)
             return [];
         int total = 0, masks = 0;
@@ -275,7 +324,7 @@ public sealed partial class XlmModel : IDisposable
                     if (ids[p] != Config.MaskId)
                         continue;
                     var rowLogits = logits.Slice(row * Config.Geometry.VocabularySize, Config.Geometry.VocabularySize);
-                    predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK)));
+                    predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK, targets?[i])));
                     row++;
                 }
                 results[i] = new FillMaskResult(tokens?.Invoke(i) ?? TokensOf(ids), ids, predictions);
@@ -348,18 +397,37 @@ public sealed partial class XlmModel : IDisposable
         return _allRows.AsSpan(0, count);
     }
 
-    private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK)
+    private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK, int[]? targets)
     {
-        Grow(ref _topK, topK);
-        var best = _topK.AsSpan(0, topK);
-        TopK.Select(logits, best);
+        // A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
+        // packing) spreads to every logit; ranking NaNs would answer nonsense with p = 1. MaxMagnitude
+        // returns NaN if any element is NaN and infinity if any is infinite.
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
+            throw new ModelFileException(
+                $"the model produced non-finite logits (NaN or infinity) for the mask at position {position}; its weights may hold NaN or infinite values");
+        Span<int> best;
+        if (targets is null)
+        {
+            Grow(ref _topK, topK);
+            best = _topK.AsSpan(0, topK);
+            TopK.Select(logits, best);
+        }
+        else
+        {
+            // Few targets: order them by logit (ties by id, as TopK.Select does) and keep topK.
+            var scored = new (float Logit, int Id)[targets.Length];
+            for (int t = 0; t < targets.Length; t++)
+                scored[t] = (logits[targets[t]], targets[t]);
+            Array.Sort(scored, static (a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id));
+            best = Array.ConvertAll(scored, static s => s.Id).AsSpan(0, Math.Min(topK, scored.Length));
+        }
         float logSumExp = Softmax.LogSumExp(logits);
         bool singleMask = ids.AsSpan().Count(Config.MaskId) == 1;
-        var candidates = new FillMaskCandidate[topK];
-        for (int c = 0; c < topK; c++)
+        var candidates = new FillMaskCandidate[best.Length];
+        for (int c = 0; c < best.Length; c++)
         {
             int id = best[c];
-            candidates[c] = new FillMaskCandidate(id, Tokenizer.TokenOf(id), Math.Exp((double)logits[id] - logSumExp),
+            candidates[c] = new FillMaskCandidate(id, Tokenizer.TokenOf(id), Tokenizer.TokenString(id), Math.Exp((double)logits[id] - logSumExp),
                 logits[id], Sequence(ids, position, id, skipSpecial: singleMask));
         }
         return candidates;

@@ -1,10 +1,19 @@
+using System.Reflection;
 using XlmEdge.Kernels;
 
 namespace XlmEdge;
 
-/// <summary>What the runtime does on this machine, for logs, bug reports and deployment checks.</summary>
+/// <summary>What the runtime is and does on this machine, for logs, bug reports and deployment checks.</summary>
 public static class XlmRuntime
 {
+    /// <summary>
+    /// The library version, e.g. <c>0.2.0</c>: the same string as <c>xlmedge --version</c> and the C
+    /// library's <c>xlmedge_version()</c> (all set from the C header's <c>XLMEDGE_VERSION_*</c> macros).
+    /// </summary>
+    public static string Version { get; } =
+        typeof(XlmRuntime).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(XlmRuntime).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
     /// <summary>
     /// The kernels' SIMD path in this process: <c>"avx512"</c>, <c>"avx2+fma"</c>, <c>"advsimd"</c>,
     /// <c>"sse4.1"</c> or <c>"scalar"</c> (a width run in software says so, e.g. <c>"vector512 (software)"</c>).

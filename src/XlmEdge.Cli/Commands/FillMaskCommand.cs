@@ -18,10 +18,6 @@ internal static class FillMaskCommand
             HelpName = "WORDS",
             AllowMultipleArgumentsPerToken = false,
         };
-        var verbose = new Option<bool>("--verbose", "-v")
-        {
-            Description = "say on stderr which weight type (f16, f32, q8) and kernel path (SIMD width, int8 dot product) run",
-        };
         var command = new Command("fill-mask", """
             Predict the token behind each mask (<special1>) of TEXT. Without TEXT: stdin lines
             {"text": ..., "lang": ..., "targets": [...]} or {"input_ids": [...], "lang": ...}, each answered
@@ -32,14 +28,10 @@ internal static class FillMaskCommand
         command.Options.Add(topK);
         command.Options.Add(targets);
         command.Options.Add(options.Threads);
-        command.Options.Add(verbose);
+        options.AddBackendTo(command);
         command.SetAction(parsed =>
         {
             using var model = options.LoadModel(parsed, io.Error);
-            if (parsed.GetValue(verbose))
-                io.Error.WriteLine(model.WeightType == "q8"
-                    ? $"weights: q8; kernels: int8 {XlmRuntime.Int8Path}, float {XlmRuntime.SimdPath}"
-                    : $"weights: {model.WeightType}; kernels: {XlmRuntime.SimdPath}");
             string language = parsed.GetValue(options.Language)!;
             int k = parsed.GetValue(topK);
             string[]? words = Words(parsed.GetValue(targets));

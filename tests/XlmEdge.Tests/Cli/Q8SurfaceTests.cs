@@ -16,7 +16,8 @@ public sealed class Q8SurfaceTests
 
         var r = CliRunner.Run($"{{\"text\":\"{Text}\"}}", "fill-mask", "-m", TestModels.TinyEnfrQ8Path, "-k", "3", "--verbose");
         Assert.Equal(0, r.Exit);
-        Assert.Contains($"weights: q8; kernels: int8 {XlmRuntime.Int8Path}, float {XlmRuntime.SimdPath}", r.Stderr);
+        Assert.Contains($"note: backend: cpu: {XlmRuntime.SimdPath}, ", r.Stderr);
+        Assert.Contains($"; weights: q8, int8 kernels: {XlmRuntime.Int8Path}", r.Stderr);
         var candidates = JsonDocument.Parse(r.Lines.Single()).RootElement.GetProperty("masks")[0].GetProperty("candidates");
         Assert.Equal(expected.Select(c => c.Id), candidates.EnumerateArray().Select(c => c.GetProperty("token").GetInt32()));
         Assert.Equal(expected.Select(c => (double)c.Logit), candidates.EnumerateArray().Select(c => c.GetProperty("logit").GetDouble()), (a, b) => Math.Abs(a - b) <= 1e-5 * Math.Max(1, Math.Abs(a)));
@@ -27,6 +28,7 @@ public sealed class Q8SurfaceTests
     {
         var r = CliRunner.Run("", "fill-mask", "-m", TestModels.TinyEnfrPath, "--verbose", Text);
         Assert.Equal(0, r.Exit);
-        Assert.Contains($"weights: f16; kernels: {XlmRuntime.SimdPath}", r.Stderr);
+        Assert.Contains($"note: backend: cpu: {XlmRuntime.SimdPath}, ", r.Stderr);
+        Assert.EndsWith("; weights: f16", r.Stderr.Split('\n').Single(l => l.StartsWith("note: backend:", StringComparison.Ordinal)));
     }
 }

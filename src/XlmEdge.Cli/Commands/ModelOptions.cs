@@ -5,10 +5,12 @@ using XlmEdge.Tokenization;
 namespace XlmEdge.Cli.Commands;
 
 /// <summary>The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT.</summary>
-internal sealed class ModelOptions
+/// <param name="causal">Whether the command needs a causal model (generate, score): it picks the demo model without -m.</param>
+internal sealed class ModelOptions(bool causal = false)
 {
-    /// <summary>Where the build puts the tiny fixture checkpoint, packed (random weights).</summary>
-    public static string DemoModelPath => Path.Combine(AppContext.BaseDirectory, "models", "demo-tiny-enfr.gguf");
+    /// <summary>Where the build puts the tiny fixture checkpoint, packed (random weights): a masked one, or the causal one.</summary>
+    public static string DemoModelPath(bool causal) =>
+        Path.Combine(AppContext.BaseDirectory, "models", causal ? "demo-tiny-clm-enfr.gguf" : "demo-tiny-enfr.gguf");
 
     public Option<string?> Model { get; } = new("--model", "-m")
     {
@@ -43,10 +45,13 @@ internal sealed class ModelOptions
     {
         if (parsed.GetValue(Model) is { } path)
             return path;
-        if (!File.Exists(DemoModelPath))
-            throw new UsageException($"no -m MODEL given and the demo model is missing ({DemoModelPath})");
-        stderr.WriteLine("note: using the bundled demo model (tiny, random weights: its predictions are meaningless; pass -m MODEL)");
-        return DemoModelPath;
+        string demo = DemoModelPath(causal);
+        if (!File.Exists(demo))
+            throw new UsageException($"no -m MODEL given and the demo model is missing ({demo})");
+        stderr.WriteLine(causal
+            ? "note: using the bundled causal demo model (tiny, random weights: its output is meaningless; pass -m MODEL)"
+            : "note: using the bundled demo model (tiny, random weights: its predictions are meaningless; pass -m MODEL)");
+        return demo;
     }
 
     public XlmModel LoadModel(ParseResult parsed, TextWriter stderr)
@@ -54,7 +59,16 @@ internal sealed class ModelOptions
         string path = ResolvePath(parsed, stderr);
         var result = parsed.GetResult(Threads);
         var options = result is null || result.Implicit ? new XlmModelOptions() : new XlmModelOptions { Threads = parsed.GetValue(Threads) };
-        return XlmModel.Load(path, options);
+        var model = XlmModel.Load(path, options);
+        // Checked once here, not on every JSON line: no request can succeed on the other kind of model.
+        if (model.IsCausal != causal)
+        {
+            model.Dispose();
+            throw new InvalidInputException(causal
+                ? $"{path} is a masked language model (xlm-mlm-*): it fills masks (xlmedge fill-mask) and cannot generate or score; that needs a causal model (xlm-clm-*)"
+                : $"{path} is a causal language model (xlm-clm-*): it cannot fill masks; use xlmedge generate or xlmedge score");
+        }
+        return model;
     }
 
     public XlmTokenizer LoadTokenizer(ParseResult parsed, TextWriter stderr) => XlmTokenizer.Load(ResolvePath(parsed, stderr));

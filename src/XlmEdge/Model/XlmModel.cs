@@ -16,6 +16,12 @@ public sealed class XlmModelOptions
 {
     /// <summary>Threads that run the kernels, the calling thread included; default: one per core.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Whether a geometry with a preset runs the preset's generated forward (the default); false runs
+    /// the generic loop, so that the benchmark and the tests can compare the two on one model file.
+    /// </summary>
+    internal bool UseGeneratedForward { get; init; } = true;
 }
 
 /// <summary>
@@ -50,14 +56,14 @@ public sealed partial class XlmModel : IDisposable
     private int[] _topK = [];
     private readonly StringBuilder _sequence = new();
 
-    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, int threads)
+    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, XlmModelOptions options)
     {
         _file = file;
         Config = config;
         Tokenizer = tokenizer;
         _weights = weights;
-        _pool = new WorkerPool(threads);
-        _encoder = new XlmEncoder(config, weights, _pool);
+        _pool = new WorkerPool(options.Threads);
+        _encoder = new XlmEncoder(config, weights, _pool, options.UseGeneratedForward);
     }
 
     /// <summary>The model's hyper-parameters.</summary>
@@ -84,7 +90,7 @@ public sealed partial class XlmModel : IDisposable
         try
         {
             var (config, tokenizer, weights) = ModelFile.Open(file);
-            return new XlmModel(file, config, tokenizer, weights, options.Threads);
+            return new XlmModel(file, config, tokenizer, weights, options);
         }
         catch (ModelFileException e)
         {

@@ -36,6 +36,16 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void UseGeneratedForwardFalseTakesTheGenericForwardOnAPresetGeometry()
+    {
+        using var model = XlmModel.Load(TestModels.TinyEnfrPath, new XlmModelOptions { UseGeneratedForward = false });
+        Assert.Null(model.GeneratedForward);
+        // The same file without the option runs the generated code, so the option is what differs.
+        using var generated = XlmModel.Load(TestModels.TinyEnfrPath);
+        Assert.Same(XlmPresets.TinyEnfr, generated.GeneratedForward);
+    }
+
+    [Fact]
     public void OtherGeometryTakesTheGenericForward()
     {
         using var model = XlmModel.Load(TestModels.OtherGeometryPath);

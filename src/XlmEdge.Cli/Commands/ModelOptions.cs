@@ -4,7 +4,10 @@ using XlmEdge.Tokenization;
 
 namespace XlmEdge.Cli.Commands;
 
-/// <summary>The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT.</summary>
+/// <summary>
+/// The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT;
+/// fill-mask also <c>--backend</c> and <c>--verbose</c>.
+/// </summary>
 /// <param name="causal">Whether the command needs a causal model (generate, score): it picks the demo model without -m.</param>
 internal sealed class ModelOptions(bool causal = false)
 {
@@ -26,6 +29,31 @@ internal sealed class ModelOptions(bool causal = false)
     };
 
     public Option<int> Threads { get; } = ConsoleHost.PositiveInt("--threads", "-t", "N", "threads that run the kernels [default: one per core]", null);
+
+    public Option<XlmBackend> Backend { get; } = new("--backend")
+    {
+        Description = "where the forward pass runs: cpu; cuda (an NVIDIA GPU: only xlmedge-gpu, the JIT-hosted build, has the GPU backend); auto (the GPU if there is one, else the CPU)",
+        HelpName = "cpu|cuda|auto",
+        DefaultValueFactory = _ => XlmBackend.Cpu,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            switch (text)
+            {
+                case "cpu": return XlmBackend.Cpu;
+                case "cuda": return XlmBackend.Cuda;
+                case "auto": return XlmBackend.Auto;
+                default:
+                    result.AddError($"option '--backend' takes cpu, cuda or auto, not '{text}'");
+                    return XlmBackend.Cpu;
+            }
+        },
+    };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v")
+    {
+        Description = "say on stderr which backend runs (and, for auto, why the CPU)",
+    };
 
     public Argument<string?> Text { get; } = new("TEXT")
     {
@@ -54,11 +82,26 @@ internal sealed class ModelOptions(bool causal = false)
         return demo;
     }
 
+    /// <summary>Adds <c>--backend</c> and <c>--verbose</c> (the commands that run the model on a backend).</summary>
+    public void AddBackendTo(Command command)
+    {
+        command.Options.Add(Backend);
+        command.Options.Add(Verbose);
+    }
+
     public XlmModel LoadModel(ParseResult parsed, TextWriter stderr)
     {
         string path = ResolvePath(parsed, stderr);
+        var backend = parsed.GetValue(Backend);
+        if (backend == XlmBackend.Cuda && Program.GpuBackend is null)
+            throw new BackendUnavailableException("this xlmedge has no GPU backend (it is the console built for Native AOT); --backend cuda needs xlmedge-gpu (src/XlmEdge.Cli.Gpu)");
         var result = parsed.GetResult(Threads);
-        var options = result is null || result.Implicit ? new XlmModelOptions() : new XlmModelOptions { Threads = parsed.GetValue(Threads) };
+        var options = new XlmModelOptions
+        {
+            Threads = result is null || result.Implicit ? Environment.ProcessorCount : parsed.GetValue(Threads),
+            Backend = backend,
+            BackendProvider = Program.GpuBackend,
+        };
         var model = XlmModel.Load(path, options);
         // Checked once here, not on every JSON line: no request can succeed on the other kind of model.
         if (model.IsCausal != causal)
@@ -68,6 +111,8 @@ internal sealed class ModelOptions(bool causal = false)
                 ? $"{path} is a masked language model (xlm-mlm-*): it fills masks (xlmedge fill-mask) and cannot generate or score; that needs a causal model (xlm-clm-*)"
                 : $"{path} is a causal language model (xlm-clm-*): it cannot fill masks; use xlmedge generate or xlmedge score");
         }
+        if (parsed.GetValue(Verbose))
+            stderr.WriteLine($"note: backend: {model.BackendDescription}");
         return model;
     }
 

@@ -16,6 +16,8 @@ namespace XlmEdge.Benchmarks;
 ///   forward-ab     child: generated against generic forward, interleaved in one process (--model, --tokens, --out)
 ///   serve          child: the library in process, fill-mask on each stdin line (the artefact timings)
 ///   machine        the CPU, the SIMD path XlmEdge runs, the FMA peak per width and the read bandwidth (--threads N)
+///   generation     greedy generation on a causal model against ONNX Runtime without a cache, and the memory floor
+///                  (--gguf CLM.gguf --onnx NEXT_TOKEN.onnx [--threads 2 --prompt-tokens 16 --new-tokens 32 --runs 5 --out FILE.md])
 /// </summary>
 internal static class Program
 {
@@ -36,11 +38,12 @@ internal static class Program
                 "kernels" => RunKernels(options),
                 "accuracy" => Q8Accuracy.Run(options, Console.Out),
                 "machine" => RunMachine(options),
+                "generation" => GenerationBench.Run(options, Console.Out),
                 "serve" => RunServe(options),
                 "forward-ab" => ForwardComparison.Run(options.Require("model"), options.Int("threads", Environment.ProcessorCount),
                     (options.Get("tokens") ?? "8,16,128").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
                     options.Double("iterations", 1.0), options.Require("out"), Console.Error),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, machine, accuracy, or --smoke)"),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, machine, generation, accuracy, or --smoke)"),
             };
         }
         catch (UsageException e)

@@ -9,7 +9,8 @@
 # python/make_checkpoint.py; export the two ONNX files with python/export_onnx.py; build the
 # benchmark (Release; it builds xlmedge-weights too); pack the checkpoint into GGUF; publish the
 # `xlmedge` CLI with Native AOT (for the cold-start figure); run the benchmark. Everything it needs is
-# in this repository. Results: work/results/results.md, results.json, benchmark-latency.svg.
+# in this repository. Results: work/results/results.md, results.json, benchmark-latency.svg, and the
+# generation row (a causal checkpoint of the same geometry, export without a cache): generation.md.
 # --update-docs copies the chart to docs/benchmark-latency.svg. --profile then samples XlmEdge with
 # perf at T = 16 and T = 128 (work/results/profile-T16.txt, profile-T128.txt). Other arguments go to
 # the benchmark console.
@@ -116,6 +117,23 @@ status=0
     --tiny-gguf "$work/tiny-enfr.gguf" --xlmedge-cli "$cli" --xlmedge-cli-jit "$cli_jit" --xlmedge-c-driver "$work/xlmedge_bench" \
     --python "$py" --out "$work/results" \
     ${args[@]+"${args[@]}"} || status=$?
+
+# 7b. the generation row (issue #16): a causal checkpoint of the same geometry (xlm-clm-enfr-1024),
+#     greedy, 16-token prompt, 32 new tokens; ONNX Runtime on an export without a key/value cache.
+clm="$work/clm-enfr-1024"
+if [ ! -f "$clm/model.safetensors" ] || [ "$here/python/make_checkpoint.py" -nt "$clm/model.safetensors" ] \
+    || [ "$here/python/xlm_checkpoint.py" -nt "$clm/model.safetensors" ]; then
+    say "making the clm-enfr-1024 checkpoint"
+    rm -rf "$clm"
+    PYTHONDONTWRITEBYTECODE=1 "$py" "$here/python/make_checkpoint.py" --geometry enfr-1024 --causal \
+        --vocab-dir "$root/tests/fixtures/tiny-enfr" --seed 2 --out "$clm"
+fi
+ckpt="$clm" export_onnx "$work/clm-enfr-1024-next.onnx" --head next-token
+"$bin/xlmedge-weights" pack "$clm" -o "$work/clm-enfr-1024.gguf" >/dev/null
+say "generation (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+"$bin/XlmEdge.Benchmarks" generation --gguf "$work/clm-enfr-1024.gguf" --onnx "$work/clm-enfr-1024-next.onnx" \
+    --threads "$threads" --prompt-tokens 16 --new-tokens 32 --runs 7 --out "$work/results/generation.md" || status=$?
+
 if [ "$update_docs" = 1 ] && [ -f "$work/results/benchmark-latency.svg" ]; then
     cp "$work/results/benchmark-latency.svg" "$root/docs/benchmark-latency.svg"
     say "copied the chart to docs/benchmark-latency.svg"

@@ -8,10 +8,12 @@ namespace XlmEdge.Cli.Commands;
 /// The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT;
 /// fill-mask also <c>--backend</c> and <c>--verbose</c>.
 /// </summary>
-internal sealed class ModelOptions
+/// <param name="causal">Whether the command needs a causal model (generate, score): it picks the demo model without -m.</param>
+internal sealed class ModelOptions(bool causal = false)
 {
-    /// <summary>Where the build puts the tiny fixture checkpoint, packed (random weights).</summary>
-    public static string DemoModelPath => Path.Combine(AppContext.BaseDirectory, "models", "demo-tiny-enfr.gguf");
+    /// <summary>Where the build puts the tiny fixture checkpoint, packed (random weights): a masked one, or the causal one.</summary>
+    public static string DemoModelPath(bool causal) =>
+        Path.Combine(AppContext.BaseDirectory, "models", causal ? "demo-tiny-clm-enfr.gguf" : "demo-tiny-enfr.gguf");
 
     public Option<string?> Model { get; } = new("--model", "-m")
     {
@@ -71,10 +73,13 @@ internal sealed class ModelOptions
     {
         if (parsed.GetValue(Model) is { } path)
             return path;
-        if (!File.Exists(DemoModelPath))
-            throw new UsageException($"no -m MODEL given and the demo model is missing ({DemoModelPath})");
-        stderr.WriteLine("note: using the bundled demo model (tiny, random weights: its predictions are meaningless; pass -m MODEL)");
-        return DemoModelPath;
+        string demo = DemoModelPath(causal);
+        if (!File.Exists(demo))
+            throw new UsageException($"no -m MODEL given and the demo model is missing ({demo})");
+        stderr.WriteLine(causal
+            ? "note: using the bundled causal demo model (tiny, random weights: its output is meaningless; pass -m MODEL)"
+            : "note: using the bundled demo model (tiny, random weights: its predictions are meaningless; pass -m MODEL)");
+        return demo;
     }
 
     /// <summary>Adds <c>--backend</c> and <c>--verbose</c> (the commands that run the model on a backend).</summary>
@@ -99,6 +104,14 @@ internal sealed class ModelOptions
             BackendProvider = Program.GpuBackend,
         };
         var model = XlmModel.Load(path, options);
+        // Checked once here, not on every JSON line: no request can succeed on the other kind of model.
+        if (model.IsCausal != causal)
+        {
+            model.Dispose();
+            throw new InvalidInputException(causal
+                ? $"{path} is a masked language model (xlm-mlm-*): it fills masks (xlmedge fill-mask) and cannot generate or score; that needs a causal model (xlm-clm-*)"
+                : $"{path} is a causal language model (xlm-clm-*): it cannot fill masks; use xlmedge generate or xlmedge score");
+        }
         if (parsed.GetValue(Verbose))
             stderr.WriteLine(model.WeightType == "q8" && model.Backend == XlmBackend.Cpu
                 ? $"note: backend: {model.BackendDescription}; weights: q8, int8 kernels: {XlmRuntime.Int8Path}"

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
 
@@ -142,7 +143,10 @@ public sealed partial class XlmModel
         lock (_gate)
         {
             ForEachLogitRow(ids, languageId, ids.Length - 1, (p, row) =>
-                logProbabilities[p] = (double)row[ids[p + 1]] - Softmax.LogSumExp(row));
+            {
+                CheckFinite(row, $"after position {p}");
+                logProbabilities[p] = (double)row[ids[p + 1]] - Softmax.LogSumExp(row);
+            });
         }
         return new ScoreResult(tokens, ids, logProbabilities);
     }
@@ -203,14 +207,31 @@ public sealed partial class XlmModel
         }
     }
 
-    /// <summary>logits[V] = hidden[rows - 1] E^T + b: the next-token row of the last position. Caller holds the lock.</summary>
+    /// <summary>
+    /// logits[V] = hidden[rows - 1] E^T + b: the next-token row of the last position, checked finite
+    /// (generation would otherwise sample from NaNs). Caller holds the lock.
+    /// </summary>
     private ReadOnlySpan<float> ProjectLast(scoped ReadOnlySpan<float> hidden, int rows)
     {
         int d = Config.Geometry.EmbeddingDimension;
         Grow(ref _stepLogits, Config.Geometry.VocabularySize);
         var logits = _stepLogits.AsSpan(0, Config.Geometry.VocabularySize);
         _weights.WordEmbeddings.Linear(Cpu.Pool, hidden.Slice((rows - 1) * d, d), 1, _weights.OutputBias.Span, logits);
+        CheckFinite(logits, $"after position {_decoder!.Length - 1}");
         return logits;
+    }
+
+    /// <summary>
+    /// A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
+    /// packing) spreads to every logit; ranking or sampling NaNs would answer nonsense. One
+    /// <see cref="ModelFileException"/> instead, the same for fill-mask, generation and scoring.
+    /// MaxMagnitude returns NaN if any element is NaN and infinity if any is infinite.
+    /// </summary>
+    private static void CheckFinite(ReadOnlySpan<float> logits, string where)
+    {
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
+            throw new ModelFileException(
+                $"the model produced non-finite logits (NaN or infinity) {where}; its weights may hold NaN or infinite values");
     }
 
     private CausalDecoder Decoder()

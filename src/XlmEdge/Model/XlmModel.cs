@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Text;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
@@ -409,12 +408,7 @@ public sealed partial class XlmModel : IDisposable
 
     private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK, int[]? targets)
     {
-        // A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
-        // packing) spreads to every logit; ranking NaNs would answer nonsense with p = 1. MaxMagnitude
-        // returns NaN if any element is NaN and infinity if any is infinite.
-        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
-            throw new ModelFileException(
-                $"the model produced non-finite logits (NaN or infinity) for the mask at position {position}; its weights may hold NaN or infinite values");
+        CheckFinite(logits, $"for the mask at position {position}");
         Span<int> best;
         if (targets is null)
         {

@@ -3,12 +3,16 @@
 
   export_onnx.py CKPT --out model.onnx                    fill-mask: logits at every position
   export_onnx.py CKPT --out encoder.onnx --head encoder    the encoder alone: last hidden states
+  export_onnx.py CLM --out next.onnx --head next-token     a causal LM: logits of the last position
 
 Interface (opset 17, fp32 weights; batch and seq dynamic):
   inputs   input_ids int64 [batch, seq], langs int64 [batch, seq] (language id per position),
            attention_mask int64 [batch, seq] (1 token, 0 padding)
   output   logits float32 [batch, seq, vocab]  (--head fill-mask)
            hidden_states float32 [batch, seq, emb_dim]  (--head encoder)
+           logits float32 [batch, vocab]  (--head next-token: the last position's, what a generation
+           loop without a key/value cache runs once per new token on the whole sequence)
+A causal checkpoint (config "causal": true) gets the causal attention mask in every head.
 
 The graph is built node by node rather than traced from torch, so exporting the 567 MB
 enfr-1024 checkpoint takes seconds and needs no python3-torch.  It has the shape
@@ -88,12 +92,19 @@ LINEARS = {"fp32": Fp32Linears}
 
 
 def attention_bias(g, cfg, mask):
-    """Added to the scores [batch, heads, seq, seq]: 0 for visible keys, float32 min for padding."""
-    if cfg.get("causal", False):
-        raise SystemExit("error: causal checkpoints are not exported yet (the attention bias has no key-after-query term)")
+    """Added to the scores [batch, heads, seq, seq]: 0 for visible keys, float32 min for padding and,
+    in a causal model, for keys after the query (Min, not Add: min + min would be -inf)."""
     padding = g.op("Equal", mask, g.scalar(0, np.int64))
     bias = g.op("Where", padding, g.scalar(np.finfo(np.float32).min), g.scalar(0.0))
-    return g.op("Unsqueeze", bias, g.const("axes_1_2", np.array([1, 2], dtype=np.int64)))
+    bias = g.op("Unsqueeze", bias, g.const("axes_1_2", np.array([1, 2], dtype=np.int64)))  # [batch, 1, 1, seq]
+    if cfg.get("causal", False):
+        seq = g.op("Gather", g.op("Shape", "input_ids"), g.scalar(1, np.int64), axis=0)
+        positions = g.op("Range", g.scalar(0, np.int64), seq, g.scalar(1, np.int64))
+        keys = g.op("Unsqueeze", positions, g.const("axes_0", np.array([0], dtype=np.int64)))     # [1, seq]
+        queries = g.op("Unsqueeze", positions, g.const("axes_1", np.array([1], dtype=np.int64)))  # [seq, 1]
+        future = g.op("Where", g.op("Greater", keys, queries), g.scalar(np.finfo(np.float32).min), g.scalar(0.0))
+        bias = g.op("Min", bias, future)  # [batch, 1, seq, seq]
+    return bias
 
 
 def layer_norm(g, x, w, name, eps):
@@ -158,10 +169,19 @@ def fill_mask_head(g, cfg, w, linears, hidden):
     return g.op("Reshape", logits, shape)
 
 
-# head name -> (output name, output width, function of the encoder's hidden states)
+def next_token_head(g, cfg, w, linears, hidden):
+    """logits [batch, vocab] = hidden[:, seq - 1] E^T + b: the next token's row only."""
+    if not cfg.get("causal", False):
+        raise SystemExit("error: --head next-token needs a causal checkpoint (config \"causal\": true)")
+    last = g.op("Gather", hidden, g.scalar(-1, np.int64), axis=1)  # [batch, d]
+    return linears.tied_output(g, last, "transformer.embeddings.weight", g.const("pred_layer.proj.bias", w["pred_layer.proj.bias"]))
+
+
+# head name -> (output name, output dims, function of the encoder's hidden states)
 HEADS = {
-    "fill-mask": ("logits", lambda cfg: cfg["vocab_size"], fill_mask_head),
-    "encoder": ("hidden_states", lambda cfg: cfg["emb_dim"], lambda g, cfg, w, linears, hidden: hidden),
+    "fill-mask": ("logits", lambda cfg: ["batch", "seq", cfg["vocab_size"]], fill_mask_head),
+    "encoder": ("hidden_states", lambda cfg: ["batch", "seq", cfg["emb_dim"]], lambda g, cfg, w, linears, hidden: hidden),
+    "next-token": ("logits", lambda cfg: ["batch", cfg["vocab_size"]], next_token_head),
 }
 
 
@@ -211,7 +231,7 @@ def export(ckpt, out, head="fill-mask", weights="fp32"):
     cfg = xc.read_config(ckpt)
     w = xc.read_weights(ckpt)
     linears = LINEARS[weights]()
-    output_name, width, head_fn = HEADS[head]
+    output_name, output_dims, head_fn = HEADS[head]
     g = Graph()
     result = head_fn(g, cfg, w, linears, encoder(g, cfg, w, linears))
     g.nodes.append(helper.make_node("Identity", [result], [output_name], name=output_name))
@@ -219,7 +239,7 @@ def export(ckpt, out, head="fill-mask", weights="fp32"):
     graph = helper.make_graph(
         g.nodes, "xlm-%s" % head,
         [helper.make_tensor_value_info(n, TensorProto.INT64, dims) for n in ("input_ids", "langs", "attention_mask")],
-        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, dims + [width(cfg)])])
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, output_dims(cfg))])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="XlmEdge.Benchmarks export_onnx.py")
     model.ir_version = 8  # what ONNX 1.12 writes for opset 17
 

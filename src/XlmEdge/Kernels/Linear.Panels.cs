@@ -44,6 +44,19 @@ internal static partial class Linear
         RunPanels<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation);
     }
 
+    /// <summary>y = x·W^T + bias (+ residual), then the activation, with W in panels, on the width this process runs.</summary>
+    internal static void ForwardPanels<TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged
+    {
+        switch (CpuFeatures.Selected)
+        {
+            case SimdPath.Vector512: Panels<Simd512, System.Runtime.Intrinsics.Vector512<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
+            case SimdPath.Vector256: Panels<Simd256, System.Runtime.Intrinsics.Vector256<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
+            case SimdPath.Vector128: Panels<Simd128, System.Runtime.Intrinsics.Vector128<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
+            default: PanelsScalar(x, T, K, w, N, bias, residual, y, activation); break;
+        }
+    }
+
     /// <summary>The scalar twin of <see cref="Panels{TS, TVec, TW}"/>: one dot product per output through <see cref="PanelLayout.IndexOf"/>.</summary>
     internal static void PanelsScalar<TW>(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged

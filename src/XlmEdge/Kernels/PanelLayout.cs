@@ -42,12 +42,22 @@ internal static class PanelLayout
     /// <summary>Panels -> row-major W [N, K] for fp32.</summary>
     public static void Unpack(ReadOnlySpan<float> packed, int N, int K, Span<float> w) => Unpack(packed, N, K, w, pairs: false);
 
-    private static void Pack<T>(ReadOnlySpan<T> w, int N, int K, Span<T> packed, bool pairs)
+    /// <summary>Row-major W [N, K] -> panels, fp16's pair order when <paramref name="pairs"/> (the weights tool permutes values before encoding them).</summary>
+    internal static void Pack<T>(ReadOnlySpan<T> w, int N, int K, Span<T> packed, bool pairs)
     {
         Check(w.Length, packed.Length, N, K);
-        for (int n = 0; n < N; n++)
-            for (int k = 0; k < K; k++)
-                packed[(int)IndexOf(n, k, N, K, pairs)] = w[n * K + k];
+        for (int n0 = 0; n0 < N; n0 += Rows)
+        {
+            int rows = Math.Min(Rows, N - n0), stride = rows;
+            var panel = packed.Slice(n0 * K, rows * K);
+            for (int r = 0; r < rows; r++)
+            {
+                int position = rows < Rows || !pairs ? r : r < Rows / 2 ? 2 * r : 2 * (r - Rows / 2) + 1;
+                var row = w.Slice((n0 + r) * K, K);
+                for (int k = 0; k < K; k++)
+                    panel[k * stride + position] = row[k];
+            }
+        }
     }
 
     private static void Unpack<T>(ReadOnlySpan<T> packed, int N, int K, Span<T> w, bool pairs)

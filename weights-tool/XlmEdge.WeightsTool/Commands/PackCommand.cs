@@ -12,7 +12,8 @@ namespace XlmEdge.WeightsTool.Commands;
 /// validation, <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file
 /// against the schema (<see cref="XlmTensors"/>), and writes one GGUF file atomically (a
 /// temporary file in the destination folder, checked as loading would check it, hashed, then
-/// renamed over the destination).
+/// renamed over the destination). The blocks' Linear weights are stored in row panels
+/// (<see cref="GgufFormat.KeyLinearLayout"/>), the order the kernels stream them in.
 /// </summary>
 internal static class PackCommand
 {
@@ -58,7 +59,8 @@ internal static class PackCommand
                 for (int i = 0; i < tensors.Count; i++)
                 {
                     GgufWriter.WritePadding(stream, writer.DataStart + entries[i].Offset);
-                    converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance);
+                    converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance,
+                        panels: tensors[i].Instance.Spec.Role == TensorRole.Linear);
                 }
                 GgufWriter.WritePadding(stream, writer.FileLength);
                 stream.Flush();
@@ -167,6 +169,7 @@ internal static class PackCommand
         w.AddUInt32(GgufFormat.KeyPaddingTokenId, (uint)m.Specials.Pad);
         w.AddUInt32(GgufFormat.KeyUnknownTokenId, (uint)m.Specials.Unk);
         w.AddUInt32(GgufFormat.KeyMaskTokenId, (uint)m.Specials.Mask);
+        w.AddString(GgufFormat.KeyLinearLayout, GgufFormat.LinearLayoutPanels);
         w.AddString(GgufFormat.KeyContentHash, GgufContentHash.Placeholder);
     }
 

@@ -86,7 +86,8 @@ internal static class ForwardEmitter
         return w.ToString();
     }
 
-    public static string Catalogue(IReadOnlyList<ModelPreset> presets)
+    /// <summary>The catalogue of every preset, and the factory of the forwards generated for <paramref name="withForward"/>.</summary>
+    public static string Catalogue(IReadOnlyList<ModelPreset> presets, IReadOnlyList<ModelPreset> withForward)
     {
         var w = new StringBuilder(Header);
         w.Append("""
@@ -109,7 +110,7 @@ internal static class ForwardEmitter
                 + (p.Description.Length == 0 ? "." : $": {Xml(p.Description.TrimEnd('.'))}.");
             w.Append($$"""
                         /// <summary>{{summary}}</summary>
-                        public static XlmPreset {{p.ClassName}} { get; } = new(
+                        {{(p.IsTestFixture ? "internal" : "public")}} static XlmPreset {{p.ClassName}} { get; } = new(
                             name: {{Literal(p.Name)}}, hubId: {{hub}}, description: {{Literal(p.Description)}}, isTestFixture: {{Bool(p.IsTestFixture)}},
                             geometry: new XlmGeometry(vocabularySize: {{Int(g.VocabularySize)}}, embeddingDimension: {{Int(g.EmbeddingDimension)}}, layers: {{Int(g.Layers)}},
                                 heads: {{Int(g.Heads)}}, languageCount: {{Int(g.LanguageCount)}}, useLanguageEmbeddings: {{Bool(g.UsesLanguageEmbeddings)}},
@@ -118,11 +119,15 @@ internal static class ForwardEmitter
 
                 """);
         }
+        // Test-fixture geometries get a generated forward but are not public API: internal, and not in All.
         var names = new List<string>();
         foreach (var p in presets)
-            names.Add(p.ClassName);
+        {
+            if (!p.IsTestFixture)
+                names.Add(p.ClassName);
+        }
         w.Append($$"""
-                    /// <summary>Every preset, ordered by name.</summary>
+                    /// <summary>Every preset of a released checkpoint, ordered by name.</summary>
                     public static global::System.Collections.Generic.IReadOnlyList<XlmPreset> All { get; } = [{{string.Join(", ", names)}}];
 
                     /// <summary>The first preset (by name) whose geometry equals <paramref name="config"/>'s, or null.</summary>
@@ -141,7 +146,7 @@ internal static class ForwardEmitter
 
             namespace {{GeneratedNamespace}}
             {
-                /// <summary>Picks the generated forward of the preset a loaded model matches.</summary>
+                /// <summary>Picks the generated forward of the geometry a loaded masked model matches (causal models run the cached decoder).</summary>
                 internal static class GeneratedForwards
                 {
                     public static bool TryCreate(global::XlmEdge.XlmConfig config, global::XlmEdge.Model.XlmWeights weights, global::XlmEdge.Kernels.WorkerPool pool,
@@ -149,7 +154,7 @@ internal static class ForwardEmitter
                     {
 
             """);
-        foreach (var p in presets)
+        foreach (var p in withForward)
         {
             w.Append($$"""
                             if (global::XlmEdge.XlmPresets.{{p.ClassName}}.Matches(config))

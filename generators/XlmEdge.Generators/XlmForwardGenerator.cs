@@ -6,8 +6,9 @@ using Microsoft.CodeAnalysis;
 namespace XlmEdge.Generators;
 
 /// <summary>
-/// Model presets (AdditionalFiles named *.xlm.json) -> one unrolled forward class per preset, the
-/// <c>XlmPresets</c> catalogue and the <c>GeneratedForwards</c> factory. A malformed preset is
+/// Model presets (AdditionalFiles named *.xlm.json) -> one unrolled forward class per masked-model
+/// geometry (named after its first preset), the <c>XlmPresets</c> catalogue and the
+/// <c>GeneratedForwards</c> factory. A malformed preset is
 /// reported as an XLMGEN diagnostic and left out; it never stops the generator.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -48,6 +49,7 @@ public sealed class XlmForwardGenerator : IIncrementalGenerator
 
         var byClass = new Dictionary<string, ModelPreset>(StringComparer.Ordinal);
         var emitted = new List<ModelPreset>();
+        var withForward = new List<ModelPreset>();
         foreach (var preset in valid)
         {
             if (byClass.TryGetValue(preset.ClassName, out var first))
@@ -58,8 +60,13 @@ public sealed class XlmForwardGenerator : IIncrementalGenerator
             }
             byClass.Add(preset.ClassName, preset);
             emitted.Add(preset);
+            // A causal model runs the key/value-cached decoder, not the encoder blocks; presets of equal
+            // geometry (xlm-mlm-xnli15-1024 and xlm-mlm-tlm-xnli15-1024) share the first one's forward.
+            if (preset.Geometry.IsCausal || withForward.Exists(p => p.Geometry.Equals(preset.Geometry)))
+                continue;
+            withForward.Add(preset);
             output.AddSource(ForwardEmitter.ForwardHintName(preset), ForwardEmitter.Forward(preset));
         }
-        output.AddSource(ForwardEmitter.CatalogueHintName, ForwardEmitter.Catalogue(emitted));
+        output.AddSource(ForwardEmitter.CatalogueHintName, ForwardEmitter.Catalogue(emitted, withForward));
     }
 }

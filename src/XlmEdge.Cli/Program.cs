@@ -1,4 +1,6 @@
+using System.CommandLine;
 using XlmEdge.Cli.Commands;
+using XlmEdge.CommandLine;
 
 namespace XlmEdge.Cli;
 
@@ -6,49 +8,28 @@ namespace XlmEdge.Cli;
 /// The <c>xlmedge</c> console. Exit codes: 0 success, 1 bad input (model file or text), 2 usage
 /// error. Errors are one line on stderr starting with "error:"; scripts depend on this.
 /// </summary>
+/// <remarks>
+/// A command is a class with a <c>Create(ConsoleStreams)</c> that returns its System.CommandLine
+/// <see cref="Command"/>; add it to the list in <see cref="Run"/> and it gets <c>--help</c> and the
+/// error convention (<see cref="ConsoleHost"/>).
+/// </remarks>
 internal static class Program
 {
-    internal const string Usage = """
-        usage:
-          xlmedge fill-mask [-m MODEL] [--lang en] [--top-k 5] [--threads N] [TEXT]
-          xlmedge tokenize  [-m MODEL] [--lang en] [TEXT]
-        With TEXT: human-readable output. Without TEXT: JSON lines {"text": ..., "lang": ...} on
-        stdin (fill-mask also takes {"input_ids": [...], "lang": ...}), one JSON line out for each.
-        MODEL defaults to the bundled demo model (random weights, for trying the tool only).
-        The mask token is <special1>.
-        """;
-
     private static int Main(string[] args) => Run(args, Console.In, Console.Out, Console.Error);
 
     internal static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        try
-        {
-            if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
-            {
-                (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
-                return args.Length == 0 ? 2 : 0;
-            }
-            var rest = args.AsSpan(1);
-            return args[0] switch
-            {
-                "fill-mask" => FillMaskCommand.Run(CliArguments.Parse(rest, allowTopK: true), stdin, stdout, stderr),
-                "tokenize" => TokenizeCommand.Run(CliArguments.Parse(rest, allowTopK: false), stdin, stdout, stderr),
-                _ => throw new UsageException($"unknown command '{args[0]}'"),
-            };
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"error: {e.Message}");
-            stderr.WriteLine(Usage);
-            return 2;
-        }
-        catch (Exception e) when (e is XlmEdgeException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            stderr.WriteLine($"error: {OneLine(e.Message)}");
-            return 1;
-        }
+        var io = new ConsoleStreams(stdin, stdout, stderr);
+        return ConsoleHost.Run("xlmedge", Description, [FillMaskCommand.Create(io), TokenizeCommand.Create(io)], args, stdout, stderr);
     }
 
-    internal static string OneLine(string message) => message.ReplaceLineEndings(" ");
+    private const string Description = """
+        xlmedge: the XLM masked-language model on the CPU (fill-mask, tokenize).
+        With TEXT the output is for people; without TEXT each stdin line is a JSON request and each
+        answer one JSON line. The mask token is <special1>. MODEL defaults to the bundled demo model
+        (tiny, random weights: for trying the tool only).
+        """;
 }
+
+/// <summary>The streams a command reads and writes (the process's, or a test's).</summary>
+internal sealed record ConsoleStreams(TextReader In, TextWriter Out, TextWriter Error);

@@ -21,7 +21,7 @@ internal static class TestModels
     private static string Pack(string fixture)
     {
         string output = Path.Combine(Folder, fixture.Replace(Path.DirectorySeparatorChar, '-') + ".gguf");
-        int exit = PackCommand.Run(Path.Combine(Fixtures.Root, fixture), output, fp16: true, TextWriter.Null, TextWriter.Null);
+        int exit = PackCommand.Run(new PackOptions(Path.Combine(Fixtures.Root, fixture), output, Name: Path.GetFileName(fixture)), TextWriter.Null, TextWriter.Null);
         if (exit != 0)
             throw new InvalidOperationException($"packing {fixture} failed with exit code {exit}");
         return output;

@@ -2,29 +2,63 @@
  * xlmedge.h - C API of XlmEdge: the XLM masked-language model (fill-mask) on the CPU.
  *
  * Tutorial
+ *   xlmedge_model_params params = xlmedge_model_default_params();
+ *   params.threads = 4;
  *   xlmedge_model *m = NULL;
- *   if (xlmedge_open("model.gguf", 0, &m) != XLMEDGE_OK) {
+ *   if (xlmedge_open_with_params("model.gguf", &params, &m) != XLMEDGE_OK) {
  *       fprintf(stderr, "error: %s\n", xlmedge_last_error());
  *       return 1;
  *   }
  *   xlmedge_candidate c[5];
  *   int32_t n = 0;
  *   if (xlmedge_fill_mask(m, "Paris is the <special1> of France .", "en", 5, c, 5, &n) == XLMEDGE_OK)
- *       for (int i = 0; i < n; i++) printf("%s %.4f\n", c[i].token, c[i].probability);
+ *       for (int i = 0; i < n; i++) printf("%s %.4f\n", c[i].token_str, c[i].score);
  *   xlmedge_close(m);
  *
+ * Build: cc prog.c $(pkg-config --cflags --libs xlmedge), or find_package(xlmedge) in CMake.
+ *
  * Rules
- *   - Strings are UTF-8 and NUL-terminated. Every function returns a status; on failure
+ *   - Strings are UTF-8 and NUL-terminated; text that is not valid UTF-8 is refused
+ *     (XLMEDGE_ERROR_INPUT). Every function that can fail returns an xlmedge_status; on failure
  *     xlmedge_last_error() gives a one-line message for the calling thread (valid until that
- *     thread's next call). No C++ or .NET exception ever crosses this boundary.
- *   - A model may be used from several threads; calls on one model are serialised.
- *   - Token strings in xlmedge_candidate are owned by the model and stay valid until
- *     xlmedge_close. Strings returned through char** are freed with xlmedge_free.
+ *     thread's next failing call). No C++ or .NET exception ever crosses this boundary.
+ *   - Thread safety: every function may be called from any thread. Calls on one model are
+ *     serialised (each call already uses all of the model's threads). Do not close a model while
+ *     another thread is still calling it.
+ *   - Handles: a closed handle is detected, never reused for a later model: any call with it,
+ *     a second xlmedge_close included, answers XLMEDGE_ERROR_ARGUMENT ("... is closed").
+ *   - Ownership: strings returned through `const char **` and the token_str of candidates are
+ *     owned by the model and stay valid until xlmedge_close. Strings returned through `char **`
+ *     are the caller's, freed with xlmedge_free. Static strings (version, info, status names)
+ *     live as long as the library.
+ *   - The model file is memory-mapped, not read (as llama.cpp maps its models): it must stay
+ *     unchanged while the model is open. Truncating it or writing into it in place is undefined
+ *     behaviour; a read past its new end raises SIGBUS, which ends the process. Replace a model file
+ *     by writing a new file and renaming it over the old one (xlmedge-weights pack does so): an open
+ *     model keeps the old one.
+ *   - A model whose weights hold NaN or infinity makes fill-mask fail with XLMEDGE_ERROR_MODEL_FILE
+ *     ("the model produced non-finite logits ...") rather than rank NaNs.
  */
 #ifndef XLMEDGE_H
 #define XLMEDGE_H
 
 #include <stdint.h>
+
+/* The version of this header; xlmedge_version() gives the library's at run time. The .NET build
+ * reads these lines: they are the one place the version of every XlmEdge artefact is set. */
+#define XLMEDGE_VERSION_MAJOR 0
+#define XLMEDGE_VERSION_MINOR 2
+#define XLMEDGE_VERSION_PATCH 0
+/* Bumped on every change that breaks binary compatibility; the SONAME is libxlmedge.so.<ABI>. */
+#define XLMEDGE_ABI_VERSION 1
+
+#if defined(_WIN32)
+#  define XLMEDGE_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#  define XLMEDGE_API __attribute__((visibility("default")))
+#else
+#  define XLMEDGE_API
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,46 +68,128 @@ typedef struct xlmedge_model xlmedge_model;
 
 typedef enum xlmedge_status {
     XLMEDGE_OK = 0,
-    XLMEDGE_ERROR_ARGUMENT = 1,      /* a NULL pointer, top_k < 1, a capacity below what is needed */
-    XLMEDGE_ERROR_MODEL_FILE = 2,    /* missing, malformed or hostile model file; not an XLM model */
-    XLMEDGE_ERROR_INPUT = 3,         /* unknown language, no mask, too many masks, too many tokens */
+    XLMEDGE_ERROR_ARGUMENT = 1,         /* a NULL pointer, top_k < 1, a closed handle, an unknown option */
+    XLMEDGE_ERROR_MODEL_FILE = 2,       /* missing, malformed or hostile model file; not an XLM model;
+                                           non-finite results from NaN or infinite weights */
+    XLMEDGE_ERROR_INPUT = 3,            /* unknown language, no mask, too many masks or tokens, bad UTF-8 */
     XLMEDGE_ERROR_BUFFER_TOO_SMALL = 4, /* *out_count tells how many entries are needed */
-    XLMEDGE_ERROR_INTERNAL = 5       /* a bug: please report the message */
+    XLMEDGE_ERROR_INTERNAL = 5          /* a bug: please report the message */
 } xlmedge_status;
 
-/* One candidate for one mask, most probable first within each mask. */
+enum { XLMEDGE_BACKEND_CPU = 0 };          /* xlmedge_model_params.backend */
+enum { XLMEDGE_WEIGHTS_AS_STORED = 0 };    /* xlmedge_model_params.weight_type */
+
+/* Options for xlmedge_open_with_params. Start from xlmedge_model_default_params(): it sets `size`,
+ * which lets later versions add fields at the end without breaking programs built against this one. */
+typedef struct xlmedge_model_params {
+    uint32_t size;        /* sizeof(xlmedge_model_params) of the caller's header */
+    int32_t threads;      /* kernel threads, the calling one included; <= 0: one per core */
+    int32_t backend;      /* XLMEDGE_BACKEND_CPU: the only backend of this library */
+    int32_t weight_type;  /* XLMEDGE_WEIGHTS_AS_STORED: compute with the file's own weight type */
+} xlmedge_model_params;
+
+/* One candidate for one mask, best first within each mask. Names as Hugging Face's fill-mask pipeline. */
 typedef struct xlmedge_candidate {
+    int32_t input_index;     /* which text of a batch (0 for xlmedge_fill_mask) */
     int32_t mask_position;   /* index of the mask in the input ids (<s> is index 0) */
-    int32_t id;              /* vocabulary id */
-    const char *token;       /* BPE unit, owned by the model */
-    double probability;      /* softmax over the whole vocabulary */
-    float logit;
+    int32_t token;           /* vocabulary id */
+    float logit;             /* the raw output-layer score */
+    double score;            /* softmax over the whole vocabulary */
+    const char *token_str;   /* the token decoded for display ("paris", no </w>); owned by the model */
 } xlmedge_candidate;
 
-/* Library version, e.g. "0.1.0". Static storage. */
-const char *xlmedge_version(void);
+/* What xlmedge_get_model_info reports. Set `size` to sizeof(xlmedge_model_info) before the call; on
+ * return it is the number of bytes this library filled (later versions may add fields at the end). */
+typedef struct xlmedge_model_info {
+    uint32_t size;
+    const char *weight_type;    /* "f16" or "f32"; owned by the model */
+    int32_t vocab_size;
+    int32_t embedding_length;
+    int32_t block_count;
+    int32_t head_count;
+    int32_t context_length;     /* most tokens per text, <s> and </s> included */
+    int32_t language_count;
+    int32_t mask_token;         /* id of the mask token (<special1>) */
+    int32_t causal;             /* 1: a causal language model (xlm-clm-*), which fill-mask refuses; else 0 */
+} xlmedge_model_info;
+
+/* Library version, e.g. "0.2.0" (the XLMEDGE_VERSION_* it was built with). Static storage. */
+XLMEDGE_API const char *xlmedge_version(void);
+
+/* What this library runs on this machine, as one JSON object (static storage; callable before any
+ * model is open), e.g. {"version":"0.2.0","abi":1,"simd":"avx2+fma"}: the library version, its ABI
+ * number (XLMEDGE_ABI_VERSION it was built with) and the kernels' SIMD path: "avx512", "avx2+fma",
+ * "advsimd", "sse4.1" or "scalar" (fixed by the CPU and the instruction-set baseline the library
+ * was published for; XLMEDGE_SIMD=scalar|vector128|vector256 in the environment forces a narrower
+ * one). More fields may be added: parse it as JSON. For logs, bug reports and deployment checks. */
+XLMEDGE_API const char *xlmedge_info(void);
 
 /* Message of the calling thread's last failure ("" if none). */
-const char *xlmedge_last_error(void);
+XLMEDGE_API const char *xlmedge_last_error(void);
 
-/* Maps a .gguf file made by xlmedge-weights. threads <= 0: one per core. */
-int32_t xlmedge_open(const char *path, int32_t threads, xlmedge_model **out_model);
+/* A short name for a status ("ok", "invalid argument", ...). Static storage; never NULL. */
+XLMEDGE_API const char *xlmedge_status_string(int32_t status);
 
-/* Releases the model; NULL is ignored. */
-void xlmedge_close(xlmedge_model *model);
+/* The model's geometry, languages and weight type. */
+XLMEDGE_API int32_t xlmedge_get_model_info(const xlmedge_model *model, xlmedge_model_info *out_info);
 
-/* Fills every mask of text: writes top_k candidates per mask into out (masks in input order).
- * capacity is the length of out; *out_count receives masks * top_k (also when it does not fit). */
-int32_t xlmedge_fill_mask(xlmedge_model *model, const char *text, const char *lang, int32_t top_k,
-                          xlmedge_candidate *out, int32_t capacity, int32_t *out_count);
+/* The defaults: one thread per core, CPU, the file's weight type. */
+XLMEDGE_API xlmedge_model_params xlmedge_model_default_params(void);
 
-/* The same result as one JSON object (the shape of `xlmedge fill-mask` JSON lines), in *out_json;
- * free it with xlmedge_free. */
-int32_t xlmedge_fill_mask_json(xlmedge_model *model, const char *text, const char *lang, int32_t top_k,
-                               char **out_json);
+/* Maps a .gguf file made by xlmedge-weights. params may be NULL (the defaults). On failure
+ * *out_model is NULL. */
+XLMEDGE_API int32_t xlmedge_open_with_params(const char *path, const xlmedge_model_params *params,
+                                             xlmedge_model **out_model);
 
-/* Frees a string returned by this library. NULL is ignored. */
-void xlmedge_free(void *p);
+/* Shorthand for xlmedge_open_with_params with only the thread count set (<= 0: one per core). */
+XLMEDGE_API int32_t xlmedge_open(const char *path, int32_t threads, xlmedge_model **out_model);
+
+/* Releases the model and everything it owns. NULL is ignored (XLMEDGE_OK); a closed handle is
+ * XLMEDGE_ERROR_ARGUMENT. */
+XLMEDGE_API int32_t xlmedge_close(xlmedge_model *model);
+
+/* Fills every mask of text: writes top_k candidates per mask into out (masks in input order; top_k
+ * above the vocabulary size is clamped to it). capacity is the length of out; *out_count receives
+ * the number of candidates, also when they do not fit (XLMEDGE_ERROR_BUFFER_TOO_SMALL). */
+XLMEDGE_API int32_t xlmedge_fill_mask(xlmedge_model *model, const char *text, const char *lang, int32_t top_k,
+                                      xlmedge_candidate *out, int32_t capacity, int32_t *out_count);
+
+/* xlmedge_fill_mask over count texts in one pass (texts[i] in language langs[i]); candidates of
+ * text i carry input_index i and come after those of text i - 1. At most 64 masks in all. */
+XLMEDGE_API int32_t xlmedge_fill_mask_batch(xlmedge_model *model, const char *const *texts, const char *const *langs,
+                                            int32_t count, int32_t top_k,
+                                            xlmedge_candidate *out, int32_t capacity, int32_t *out_count);
+
+/* The result as one JSON object (the shape of `xlmedge fill-mask` JSON lines: "score", "token",
+ * "token_str", "sequence", "logit" per candidate), in *out_json; free it with xlmedge_free. */
+XLMEDGE_API int32_t xlmedge_fill_mask_json(xlmedge_model *model, const char *text, const char *lang, int32_t top_k,
+                                           char **out_json);
+
+/* The model input ids of text: <s>, the token ids, </s>. *out_count receives the number of ids,
+ * also when they do not fit in capacity (XLMEDGE_ERROR_BUFFER_TOO_SMALL). */
+XLMEDGE_API int32_t xlmedge_tokenize(xlmedge_model *model, const char *text, const char *lang,
+                                     int32_t *out_ids, int32_t capacity, int32_t *out_count);
+
+/* Number of vocabulary entries. */
+XLMEDGE_API int32_t xlmedge_vocab_size(xlmedge_model *model, int32_t *out_size);
+
+/* The vocabulary entry of id as spelled in the vocabulary ("paris</w>"); owned by the model. */
+XLMEDGE_API int32_t xlmedge_token_text(xlmedge_model *model, int32_t id, const char **out_text);
+
+/* The id of the vocabulary entry spelled exactly token; XLMEDGE_ERROR_INPUT if there is none. */
+XLMEDGE_API int32_t xlmedge_token_id(xlmedge_model *model, const char *token, int32_t *out_id);
+
+/* Number of languages of the model. */
+XLMEDGE_API int32_t xlmedge_language_count(xlmedge_model *model, int32_t *out_count);
+
+/* The code of language id index ("en"); owned by the model. */
+XLMEDGE_API int32_t xlmedge_language(xlmedge_model *model, int32_t index, const char **out_lang);
+
+/* The language id of a code; XLMEDGE_ERROR_INPUT if the model has no such language. */
+XLMEDGE_API int32_t xlmedge_language_id(xlmedge_model *model, const char *lang, int32_t *out_id);
+
+/* Frees a string returned through char ** by this library. NULL is ignored. */
+XLMEDGE_API void xlmedge_free(void *p);
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,13 @@ internal static class Attention
         // which costs about as much as scoring a block of 32 queries at T = 128.
         job.Blocks = Math.Min(QueryBlocks(T), Math.Max(1, (2 * pool.Threads + heads - 1) / heads));
         job.BlockRows = (T + job.Blocks - 1) / job.Blocks;
+#if NET9_0_OR_GREATER
         pool.For(heads * job.Blocks, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = heads * job.Blocks; item < items; item++)
+            job.Execute(item, 0);
+#endif
     }
 
     /// <summary>The scalar twin: plain loops, one head and one query row at a time, on the calling thread.</summary>

@@ -49,7 +49,13 @@ internal static class CausalAttention
             Path = path, Pool = pool, Q = q, K = keys, V = values, Output = output,
             Start = start, N = n, Heads = heads, HeadDim = headDim, Blocks = (n + QueryBlock - 1) / QueryBlock,
         };
+#if NET9_0_OR_GREATER
         pool.For(heads * job.Blocks, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = heads * job.Blocks; item < items; item++)
+            job.Execute(item, 0);
+#endif
     }
 
     /// <summary>The scalar twin: plain loops, one head and one query row at a time, on the calling thread.</summary>

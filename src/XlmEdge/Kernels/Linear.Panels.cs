@@ -113,7 +113,13 @@ internal static partial class Linear
             Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Residual = residual, Y = y, Activation = activation,
             T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Buffered = buffered, Scratch = tile + buffer,
         };
+#if NET9_0_OR_GREATER
         pool.For((N + PanelLayout.Rows - 1) / PanelLayout.Rows, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = (N + PanelLayout.Rows - 1) / PanelLayout.Rows; item < items; item++)
+            job.Execute(item, 0);
+#endif
     }
 
     /// <summary>One panel of 32 rows per item (the rows after the last full panel are one more item).</summary>

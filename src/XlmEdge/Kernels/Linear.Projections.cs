@@ -70,7 +70,13 @@ internal static partial class Linear
             Second = Gemm<TS, TVec, TW, TH>(pool, packed, T, K, b.W, N, b.Bias, b.Y, Activation.None, panels),
             Third = Gemm<TS, TVec, TW, TH>(pool, packed, T, K, c.W, N, c.Bias, c.Y, Activation.None, panels),
         };
+#if NET9_0_OR_GREATER
         pool.For(3 * job.First.Items, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = 3 * job.First.Items; item < items; item++)
+            job.Execute(item, 0);
+#endif
     }
 
     /// <summary>Three GEMM jobs of one shape as one: item i of the whole is item i mod Items of job i / Items.</summary>

@@ -201,14 +201,26 @@ internal static partial class Linear
             X = x, W = w, Bias = bias, Y = y, T = T, K = K, N = N, Activation = activation,
             RowsPerItem = RowsPerItem(N, 4, pool.Threads, 256),
         };
+#if NET9_0_OR_GREATER
         pool.For((N + gemv.RowsPerItem - 1) / gemv.RowsPerItem, ref gemv);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = (N + gemv.RowsPerItem - 1) / gemv.RowsPerItem; item < items; item++)
+            gemv.Execute(item, 0);
+#endif
     }
 
     private static void RunGemm<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation, int panels)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         var gemm = Gemm<TS, TVec, TW, TH>(pool, packed, T, K, w, N, bias, y, activation, panels);
+#if NET9_0_OR_GREATER
         pool.For(gemm.Items, ref gemm);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = gemm.Items; item < items; item++)
+            gemm.Execute(item, 0);
+#endif
     }
 
     /// <summary>The GEMM job over x packed into <paramref name="panels"/> panels, with the pool's scratch grown for it.</summary>
@@ -247,7 +259,13 @@ internal static partial class Linear
         // One max per item after the panels: no item writes where another does.
         var shared = pool.Shared(checked(length + panels * slices));
         var job = new PackJob<TS, TVec> { X = x, Packed = shared[..length], Maxima = shared[length..], T = T, K = K, KSlice = kSlice, PairOrder = pairOrder, Scale = scale, Slices = slices };
+#if NET9_0_OR_GREATER
         pool.For(panels * slices, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = panels * slices; item < items; item++)
+            job.Execute(item, 0);
+#endif
         max = 0;
         foreach (float m in shared[length..])
             max = Math.Max(max, m);

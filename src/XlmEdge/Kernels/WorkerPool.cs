@@ -88,7 +88,10 @@ internal sealed unsafe class WorkerPool : IDisposable
 
     /// <summary>Runs <c>job.Execute(i, worker)</c> for i in [0, count) across the pool and returns when all are done.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is over <see cref="MaxItems"/>.</exception>
-    public void For<TJob>(int count, ref TJob job) where TJob : struct, IParallelJob, allows ref struct
+    public void For<TJob>(int count, ref TJob job) where TJob : struct, IParallelJob
+#if NET9_0_OR_GREATER
+        , allows ref struct
+#endif
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, MaxItems);
@@ -249,7 +252,10 @@ internal sealed unsafe class WorkerPool : IDisposable
 
     private static int Generation(long state) => (int)((ulong)state >> (2 * IndexBits));
 
-    private static class Runner<TJob> where TJob : struct, IParallelJob, allows ref struct
+    private static class Runner<TJob> where TJob : struct, IParallelJob
+#if NET9_0_OR_GREATER
+        , allows ref struct
+#endif
     {
         public static void Run(void* job, int index, int worker) => Unsafe.AsRef<TJob>(job).Execute(index, worker);
     }

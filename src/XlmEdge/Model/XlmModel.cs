@@ -1,8 +1,14 @@
+using System.Numerics.Tensors;
 using System.Text;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
 using XlmEdge.Tokenization;
 using XlmEdge.Weights;
+#if NET9_0_OR_GREATER
+using Gate = System.Threading.Lock;
+#else
+using Gate = object;   // net8.0 has no Lock type: Monitor on a plain object
+#endif
 
 namespace XlmEdge;
 
@@ -11,6 +17,12 @@ public sealed class XlmModelOptions
 {
     /// <summary>Threads that run the kernels, the calling thread included; default: one per core.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Whether a geometry with a preset runs the preset's generated forward (the default); false runs
+    /// the generic loop, so that the benchmark and the tests can compare the two on one model file.
+    /// </summary>
+    internal bool UseGeneratedForward { get; init; } = true;
 }
 
 /// <summary>
@@ -32,7 +44,7 @@ public sealed partial class XlmModel : IDisposable
     private readonly WorkerPool _pool;
     private readonly XlmWeights _weights;
     private readonly XlmEncoder _encoder;
-    private readonly Lock _gate = new();
+    private readonly Gate _gate = new();
     private bool _disposed;
 
     // Per-call buffers, grown to the largest call seen and reused.
@@ -45,14 +57,14 @@ public sealed partial class XlmModel : IDisposable
     private int[] _topK = [];
     private readonly StringBuilder _sequence = new();
 
-    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, int threads)
+    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, XlmModelOptions options)
     {
         _file = file;
         Config = config;
         Tokenizer = tokenizer;
         _weights = weights;
-        _pool = new WorkerPool(threads);
-        _encoder = new XlmEncoder(config, weights, _pool);
+        _pool = new WorkerPool(options.Threads);
+        _encoder = new XlmEncoder(config, weights, _pool, options.UseGeneratedForward);
     }
 
     /// <summary>The model's hyper-parameters.</summary>
@@ -60,6 +72,9 @@ public sealed partial class XlmModel : IDisposable
 
     /// <summary>The model's tokenizer (vocabulary and merges come from the same file).</summary>
     public XlmTokenizer Tokenizer { get; }
+
+    /// <summary>How the file stores the weight matrices: <c>f16</c> or <c>f32</c>.</summary>
+    public string WeightType => _weights.WordEmbeddings.IsHalf ? "f16" : "f32";
 
     /// <summary>The preset whose generated, unrolled forward runs this model; null when the generic forward does.</summary>
     internal XlmPreset? GeneratedForward => _encoder.GeneratedPreset;
@@ -76,7 +91,7 @@ public sealed partial class XlmModel : IDisposable
         try
         {
             var (config, tokenizer, weights) = ModelFile.Open(file);
-            return new XlmModel(file, config, tokenizer, weights, options.Threads);
+            return new XlmModel(file, config, tokenizer, weights, options);
         }
         catch (ModelFileException e)
         {
@@ -91,19 +106,34 @@ public sealed partial class XlmModel : IDisposable
     }
 
     /// <summary>Predicts the tokens behind every mask of <paramref name="text"/>.</summary>
+    /// <param name="text">Text with one or more masks (&lt;special1&gt;).</param>
+    /// <param name="language">Language code, one of <see cref="XlmConfig.Languages"/>.</param>
+    /// <param name="topK">Candidates per mask, at least 1; more than the vocabulary returns the whole vocabulary.</param>
     /// <exception cref="InvalidInputException">Unknown language, no mask, too many masks, or more tokens than the context.</exception>
+    /// <exception cref="ModelFileException">The model produced non-finite logits (its weights hold NaN or infinity).</exception>
     public FillMaskResult FillMask(string text, string language, int topK = 5) =>
         FillMask([new FillMaskInput(text, language)], topK)[0];
 
     /// <summary>Fills several texts in one pass; each result equals (within float rounding) a call on that text alone.</summary>
+    /// <param name="inputs">The texts, each with its language and optionally <see cref="FillMaskInput.Targets"/>.</param>
+    /// <param name="topK">Candidates per mask, at least 1; clamped to the vocabulary size, or to the number of targets.</param>
+    /// <exception cref="InvalidInputException">Unknown language, no mask, too many masks, more tokens than the context, or a target with no token.</exception>
+    /// <exception cref="ModelFileException">The model produced non-finite logits (its weights hold NaN or infinity).</exception>
     public IReadOnlyList<FillMaskResult> FillMask(IReadOnlyList<FillMaskInput> inputs, int topK = 5)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var encoded = new TokenizedText[inputs.Count];
+        var targets = new int[inputs.Count][];
+        bool anyTargets = false;
         for (int i = 0; i < inputs.Count; i++)
         {
             var input = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"input {i} is null");
             encoded[i] = Tokenizer.Encode(input.Text, input.Language);
+            if (input.Targets is not null)
+            {
+                targets[i] = TargetIds(input.Targets, input.Language);
+                anyTargets = true;
+            }
         }
         var ids = new int[encoded.Length][];
         var languages = new int[encoded.Length];
@@ -112,12 +142,30 @@ public sealed partial class XlmModel : IDisposable
             ids[i] = [.. encoded[i].Ids];
             languages[i] = encoded[i].LanguageId;
         }
-        return Run(ids, languages, topK, i => encoded[i].Tokens);
+        return Run(ids, languages, topK, i => encoded[i].Tokens, anyTargets ? targets : null);
+    }
+
+    /// <summary>Each target's first BPE unit, once each, as Hugging Face's pipeline takes <c>targets</c>.</summary>
+    private int[] TargetIds(IReadOnlyList<string> targets, string language)
+    {
+        var ids = new List<int>(targets.Count);
+        foreach (var target in targets)
+        {
+            ArgumentNullException.ThrowIfNull(target, nameof(targets));
+            var encoded = Tokenizer.Encode(target, language).Ids;
+            if (encoded.Count <= 2)
+                throw new InvalidInputException($"target '{target}' has no token in language '{language}'");
+            if (!ids.Contains(encoded[1]))
+                ids.Add(encoded[1]);
+        }
+        if (ids.Count == 0)
+            throw new InvalidInputException("the list of targets is empty");
+        return [.. ids];
     }
 
     /// <summary>Fill-mask on model input ids (&lt;s&gt; ... &lt;/s&gt; included), for callers that tokenize themselves.</summary>
     public FillMaskResult FillMaskIds(ReadOnlySpan<int> inputIds, int languageId, int topK = 5) =>
-        Run([inputIds.ToArray()], [languageId], topK, tokens: null)[0];
+        Run([inputIds.ToArray()], [languageId], topK, tokens: null, targets: null)[0];
 
     /// <summary>Batched <see cref="FillMaskIds(ReadOnlySpan{int}, int, int)"/>.</summary>
     public IReadOnlyList<FillMaskResult> FillMaskIds(IReadOnlyList<int[]> batchInputIds, IReadOnlyList<int> languageIds, int topK = 5)
@@ -130,7 +178,7 @@ public sealed partial class XlmModel : IDisposable
         var copies = new int[batchInputIds.Count][];
         for (int i = 0; i < copies.Length; i++)
             copies[i] = batchInputIds[i]?.ToArray() ?? throw new ArgumentNullException(nameof(batchInputIds), $"input {i} is null");
-        return Run(copies, languageIds, topK, tokens: null);
+        return Run(copies, languageIds, topK, tokens: null, targets: null);
     }
 
     /// <summary>The final hidden states of <paramref name="text"/>.</summary>
@@ -182,11 +230,12 @@ public sealed partial class XlmModel : IDisposable
     }
 
     private IReadOnlyList<FillMaskResult> Run(IReadOnlyList<int[]> inputs, IReadOnlyList<int> languages, int topK,
-        Func<int, IReadOnlyList<string>>? tokens)
+        Func<int, IReadOnlyList<string>>? tokens, int[]?[]? targets)
     {
         RequireMasked();
-        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(topK, Config.Geometry.VocabularySize);
+        if (topK < 1)
+            throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be at least 1");
+        topK = Math.Min(topK, Config.Geometry.VocabularySize);
         if (inputs.Count == 0)
             return [];
         int total = 0, masks = 0;
@@ -218,7 +267,7 @@ public sealed partial class XlmModel : IDisposable
                     if (ids[p] != Config.MaskId)
                         continue;
                     var rowLogits = logits.Slice(row * Config.Geometry.VocabularySize, Config.Geometry.VocabularySize);
-                    predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK)));
+                    predictions.Add(new MaskPrediction(p, Candidates(ids, p, rowLogits, topK, targets?[i])));
                     row++;
                 }
                 results[i] = new FillMaskResult(tokens?.Invoke(i) ?? TokensOf(ids), ids, predictions);
@@ -288,18 +337,37 @@ public sealed partial class XlmModel : IDisposable
         return logits;
     }
 
-    private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK)
+    private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK, int[]? targets)
     {
-        Grow(ref _topK, topK);
-        var best = _topK.AsSpan(0, topK);
-        TopK.Select(logits, best);
+        // A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
+        // packing) spreads to every logit; ranking NaNs would answer nonsense with p = 1. MaxMagnitude
+        // returns NaN if any element is NaN and infinity if any is infinite.
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
+            throw new ModelFileException(
+                $"the model produced non-finite logits (NaN or infinity) for the mask at position {position}; its weights may hold NaN or infinite values");
+        Span<int> best;
+        if (targets is null)
+        {
+            Grow(ref _topK, topK);
+            best = _topK.AsSpan(0, topK);
+            TopK.Select(logits, best);
+        }
+        else
+        {
+            // Few targets: order them by logit (ties by id, as TopK.Select does) and keep topK.
+            var scored = new (float Logit, int Id)[targets.Length];
+            for (int t = 0; t < targets.Length; t++)
+                scored[t] = (logits[targets[t]], targets[t]);
+            Array.Sort(scored, static (a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id));
+            best = Array.ConvertAll(scored, static s => s.Id).AsSpan(0, Math.Min(topK, scored.Length));
+        }
         float logSumExp = Softmax.LogSumExp(logits);
         bool singleMask = ids.AsSpan().Count(Config.MaskId) == 1;
-        var candidates = new FillMaskCandidate[topK];
-        for (int c = 0; c < topK; c++)
+        var candidates = new FillMaskCandidate[best.Length];
+        for (int c = 0; c < best.Length; c++)
         {
             int id = best[c];
-            candidates[c] = new FillMaskCandidate(id, Tokenizer.TokenOf(id), Math.Exp((double)logits[id] - logSumExp),
+            candidates[c] = new FillMaskCandidate(id, Tokenizer.TokenOf(id), Tokenizer.TokenString(id), Math.Exp((double)logits[id] - logSumExp),
                 logits[id], Sequence(ids, position, id, skipSpecial: singleMask));
         }
         return candidates;
@@ -325,7 +393,7 @@ public sealed partial class XlmModel : IDisposable
                 AppendSpace(text);
                 text.Append(s).Append(' ');
             }
-            else if (s.EndsWith("</w>"))
+            else if (s.EndsWith("</w>", StringComparison.Ordinal))
             {
                 text.Append(s[..^4]);
                 AppendSpace(text);

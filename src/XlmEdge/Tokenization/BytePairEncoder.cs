@@ -19,7 +19,11 @@ internal sealed class BytePairEncoder
     public const string EndOfWord = "</w>";
 
     private readonly Dictionary<string, int> _symbolIds = new(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _symbolLookup;
+#else
+    private readonly SpanKeyedLookup<int> _symbolLookup;
+#endif
     private readonly List<string> _symbols = [];
     private readonly Dictionary<long, Merge> _merges = [];
 
@@ -29,7 +33,11 @@ internal sealed class BytePairEncoder
     public BytePairEncoder(IReadOnlyList<string> merges)
     {
         ArgumentNullException.ThrowIfNull(merges);
+#if NET9_0_OR_GREATER
         _symbolLookup = _symbolIds.GetAlternateLookup<ReadOnlySpan<char>>();
+#else
+        _symbolLookup = new(_symbolIds);
+#endif
         for (int rank = 0; rank < merges.Count; rank++)
         {
             var fields = PythonText.SplitWhitespace(merges[rank] ?? "");

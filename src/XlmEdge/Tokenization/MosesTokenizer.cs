@@ -26,7 +26,11 @@ internal sealed class MosesTokenizer
     private readonly ApostropheRules _apostrophes;
     private readonly HashSet<string> _prefixes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _numericOnlyPrefixes = new(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _prefixLookup, _numericOnlyLookup;
+#else
+    private readonly SpanKeyedSet _prefixLookup, _numericOnlyLookup;
+#endif
 
     private readonly Func<int, bool> _notIsN, _isN, _isAlpha, _notIsAlpha, _notIsAlphaNorIsN;
     private readonly bool[] _asciiKeptByPadding = new bool[0x80];
@@ -59,8 +63,13 @@ internal sealed class MosesTokenizer
             }
         }
 
+#if NET9_0_OR_GREATER
         _prefixLookup = _prefixes.GetAlternateLookup<ReadOnlySpan<char>>();
         _numericOnlyLookup = _numericOnlyPrefixes.GetAlternateLookup<ReadOnlySpan<char>>();
+#else
+        _prefixLookup = new(_prefixes);
+        _numericOnlyLookup = new(_numericOnlyPrefixes);
+#endif
 
         var c = _classes;
         for (int cp = 0; cp < 0x80; cp++)

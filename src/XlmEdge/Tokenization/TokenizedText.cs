@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace XlmEdge.Tokenization;
 
 /// <summary>The result of <see cref="XlmTokenizer.Encode(string, string)"/>.</summary>
@@ -22,4 +24,23 @@ public sealed class TokenizedText
 
     /// <summary>The model's id for <see cref="Language"/> (every position of the input gets it).</summary>
     public int LanguageId { get; }
+
+    /// <summary>Writes <c>{"tokens":[...],"ids":[...]}</c>, the shape of <c>xlmedge tokenize</c>'s JSON lines.</summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteStartArray("tokens");
+        foreach (var token in Tokens)
+            writer.WriteStringValue(token);
+        writer.WriteEndArray();
+        writer.WriteStartArray("ids");
+        foreach (var id in Ids)
+            writer.WriteNumberValue(id);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The result as one line of JSON (<see cref="WriteTo"/>).</summary>
+    public string ToJson() => Json.ToString(WriteTo);
 }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using XlmEdge.Model;
+using XlmEdge.Weights;
 
 namespace XlmEdge.Tokenization;
 
@@ -55,7 +57,11 @@ public sealed class XlmTokenizer
     private readonly BytePairEncoder _bpe;
     private readonly Lazy<LanguagePipeline>[] _pipelines;
     private readonly ConcurrentDictionary<string, EncodedWord> _wordCache = new(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
     private readonly ConcurrentDictionary<string, EncodedWord>.AlternateLookup<ReadOnlySpan<char>> _wordCacheLookup;
+#else
+    private readonly SpanKeyedLookup<EncodedWord> _wordCacheLookup;
+#endif
     private int _wordCacheCount;
 
     private sealed record LanguagePipeline(MosesPunctNormalizer Normalizer, MosesTokenizer Moses, bool Romanian);
@@ -115,7 +121,11 @@ public sealed class XlmTokenizer
         Languages = Array.AsReadOnly(_languages);
 
         _lowercase = doLowercaseAndRemoveAccent;
+#if NET9_0_OR_GREATER
         _wordCacheLookup = _wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
+#else
+        _wordCacheLookup = new(_wordCache);
+#endif
         _bpe = new BytePairEncoder(merges);
         _pipelines = new Lazy<LanguagePipeline>[_languages.Length];
         for (int i = 0; i < _languages.Length; i++)
@@ -153,6 +163,21 @@ public sealed class XlmTokenizer
         ArgumentOutOfRangeException.ThrowIfNegative(id);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(id, _tokens.Length);
         return _tokens[id];
+    }
+
+    /// <summary>
+    /// The token decoded for display, as Hugging Face's <c>tokenizer.decode([id])</c> gives it (the
+    /// pipeline's <c>token_str</c>): the unit without its <c>&lt;/w&gt;</c>; special tokens as they are written.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is not in the vocabulary.</exception>
+    public string TokenString(int id) => PythonText.Strip(TokenOf(id).Replace(BytePairEncoder.EndOfWord, " ", StringComparison.Ordinal));
+
+    /// <summary>The id of a vocabulary entry spelled exactly <paramref name="token"/> (e.g. <c>"paris&lt;/w&gt;"</c>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is null.</exception>
+    public bool TryGetId(string token, out int id)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return _ids.TryGetValue(token, out id);
     }
 
     /// <summary>Whether <paramref name="token"/> is one of the special token strings (&lt;s&gt;, &lt;/s&gt;, &lt;pad&gt;, &lt;unk&gt;, &lt;special0&gt;..&lt;special9&gt;).</summary>
@@ -234,6 +259,26 @@ public sealed class XlmTokenizer
             sb.Append(TokenOf(id));
         }
         return PythonText.Strip(sb.Replace(BytePairEncoder.EndOfWord, " ").ToString());
+    }
+
+    /// <summary>
+    /// Loads only the tokenizer of a GGUF model file made by <c>xlmedge-weights pack</c> (vocabulary,
+    /// merges, languages): the network is not bound, and the file is closed on return.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ModelFileException">The file is malformed or not an XLM model.</exception>
+    public static XlmTokenizer Load(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var file = GgufFile.Open(path);
+        try
+        {
+            return ModelMetadata.Read(file).Validate().Tokenizer;
+        }
+        catch (ModelFileException e)
+        {
+            throw new ModelFileException($"{path}: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -153,6 +153,18 @@ internal sealed unsafe class GgufFile : IDisposable
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
             throw new FileNotFoundException($"model file not found: {path}", path);
+        return Map(path, () => MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, 0, MemoryMappedFileAccess.Read));
+    }
+
+    /// <summary>
+    /// Maps an open file read-only, the stream left open: the weights tool checks the file it is
+    /// writing through the handle it holds locked.
+    /// </summary>
+    public static GgufFile Open(FileStream stream, string path) =>
+        Map(path, () => MemoryMappedFile.CreateFromFile(stream, mapName: null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true));
+
+    private static GgufFile Map(string path, Func<MemoryMappedFile> createMap)
+    {
         long length = new FileInfo(path).Length;
         if (length < 4 + 4 + 8 + 8)
             throw new ModelFileException($"{path}: file is too short to be GGUF ({length} bytes)");
@@ -162,7 +174,7 @@ internal sealed unsafe class GgufFile : IDisposable
         byte* basePtr = null;
         try
         {
-            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, 0, MemoryMappedFileAccess.Read);
+            map = createMap();
             view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
             basePtr += view.PointerOffset;

@@ -44,7 +44,7 @@ public sealed class FillMaskCliTests
             Assert.Equal(5, candidates.Length);
             for (int r = 0; r < 5; r++)
             {
-                int id = candidates[r].GetProperty("id").GetInt32();
+                int id = candidates[r].GetProperty("token").GetInt32();
                 if (exactOrder)
                     Assert.Equal(golden.Masks[m].Top5[r].Id, id);
                 Assert.True(Math.Abs(candidates[r].GetProperty("logit").GetSingle() - golden.Masks[m].Logits[id]) <= 1e-4f,
@@ -88,6 +88,53 @@ public sealed class FillMaskCliTests
         Assert.Contains("outside the vocabulary", Error(lines[5]));
         using var last = JsonDocument.Parse(lines[6]);
         Assert.True(last.RootElement.TryGetProperty("masks", out _));
+    }
+
+    [Theory]
+    [InlineData("fill-mask")]
+    [InlineData("tokenize")]
+    public void LoneSurrogatesAnswerAnErrorForTheirLineAndTheNextLinesRun(string command)
+    {
+        string input = string.Join('\n',
+            "{\"text\":\"\\ud800 a <special1> b\"}",
+            "{\"text\":\"a <special1> \\udc00\"}",
+            "{\"text\":\"a <special1> b\",\"lang\":\"\\ud800\"}",
+            "{\"\\ud800\":1,\"text\":\"a <special1> b\"}",
+            "{\"text\":\"a <special1> b\"}");
+        var r = CliRunner.Run(input, command, "-m", TestModels.TinyEnfrPath);
+        Assert.Equal(1, r.Exit);
+        Assert.Equal(5, r.Lines.Length);
+        for (int i = 0; i < 4; i++)
+        {
+            string error = Error(r.Lines[i]);
+            Assert.StartsWith($"line {i + 1}: ", error);
+            Assert.Contains("unpaired UTF-16 surrogate", error);
+        }
+        using var last = JsonDocument.Parse(r.Lines[4]);
+        Assert.False(last.RootElement.TryGetProperty("error", out _));
+    }
+
+    [Fact]
+    public void ABadJsonLineNamesItsLineNumberCountingBlankLines()
+    {
+        var r = CliRunner.Run("{\"text\":\"a <special1>\"}\n\n{\"text\": oops}\r\n{\"text\":\"b <special1>\"}", "fill-mask", "-m", TestModels.TinyEnfrPath);
+        Assert.Equal(1, r.Exit);
+        Assert.Equal(3, r.Lines.Length);
+        string error = Error(r.Lines[1]);
+        Assert.StartsWith("line 3: not valid JSON", error);
+        Assert.DoesNotContain("LineNumber", error);
+        Assert.False(JsonDocument.Parse(r.Lines[2]).RootElement.TryGetProperty("error", out _));
+    }
+
+    [Fact]
+    public void AnOverlongLineIsRefusedWithoutStoppingTheStream()
+    {
+        string huge = "{\"text\":\"" + new string('a', 6_004_096) + "\"}";
+        var r = CliRunner.Run(huge + "\n{\"text\":\"a <special1>\"}", "fill-mask", "-m", TestModels.TinyEnfrPath);
+        Assert.Equal(1, r.Exit);
+        Assert.Equal(2, r.Lines.Length);
+        Assert.StartsWith("line 1: the line is longer than", Error(r.Lines[0]));
+        Assert.False(JsonDocument.Parse(r.Lines[1]).RootElement.TryGetProperty("error", out _));
     }
 
     private static string Error(string line)

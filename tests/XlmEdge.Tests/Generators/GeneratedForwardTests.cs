@@ -31,7 +31,18 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     {
         using var model = XlmModel.Load(TestModels.TinyEnfrPath);
         Assert.Same(XlmPresets.TinyEnfr, model.GeneratedForward);
-        Assert.Same(XlmPresets.TinyEnfr, XlmPresets.Find(model.Config));
+        // The fixture geometry runs generated code but is no public preset.
+        Assert.Null(XlmPresets.Find(model.Config));
+    }
+
+    [Fact]
+    public void UseGeneratedForwardFalseTakesTheGenericForwardOnAPresetGeometry()
+    {
+        using var model = XlmModel.Load(TestModels.TinyEnfrPath, new XlmModelOptions { UseGeneratedForward = false });
+        Assert.Null(model.GeneratedForward);
+        // The same file without the option runs the generated code, so the option is what differs.
+        using var generated = XlmModel.Load(TestModels.TinyEnfrPath);
+        Assert.Same(XlmPresets.TinyEnfr, generated.GeneratedForward);
     }
 
     [Fact]
@@ -47,6 +58,7 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     {
         var files = Directory.GetFiles(GeneratorHarness.PresetsFolder, "*.xlm.json")
             .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement)
+            .Where(p => !(p.TryGetProperty("test_fixture", out var fixture) && fixture.GetBoolean()))
             .OrderBy(p => p.GetProperty("name").GetString(), StringComparer.Ordinal)
             .ToArray();
         Assert.Equal(files.Select(p => p.GetProperty("name").GetString()), XlmPresets.All.Select(p => p.Name));
@@ -62,10 +74,22 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
             Assert.Equal(json.GetProperty("n_langs").GetInt32(), preset.Geometry.LanguageCount);
             Assert.Equal(json.GetProperty("max_position_embeddings").GetInt32(), preset.Geometry.ContextLength);
             Assert.Equal((float)json.GetProperty("layer_norm_eps").GetDouble(), preset.Geometry.LayerNormEpsilon);
-            Assert.Equal(json.TryGetProperty("test_fixture", out var fixture) && fixture.GetBoolean(), preset.IsTestFixture);
+            Assert.False(preset.IsTestFixture);
         }
+        Assert.DoesNotContain(XlmPresets.TinyEnfr, XlmPresets.All);
+        Assert.Null(typeof(XlmPresets).GetProperty(nameof(XlmPresets.TinyEnfr)));
+        Assert.NotNull(typeof(XlmPresets).GetProperty(nameof(XlmPresets.TinyEnfr), System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic));
         Assert.True(XlmPresets.TinyEnfr.IsTestFixture);
         Assert.False(XlmPresets.XlmMlmEnfr1024.IsTestFixture);
+        // Every released XLM checkpoint, each with its hub id.
+        string[] released =
+        [
+            "xlm-clm-ende-1024", "xlm-clm-enfr-1024", "xlm-mlm-100-1280", "xlm-mlm-17-1280", "xlm-mlm-en-2048",
+            "xlm-mlm-ende-1024", "xlm-mlm-enfr-1024", "xlm-mlm-enro-1024", "xlm-mlm-tlm-xnli15-1024", "xlm-mlm-xnli15-1024",
+        ];
+        Assert.Equal(released, XlmPresets.All.Where(p => !p.IsTestFixture).Select(p => p.Name));
+        Assert.All(XlmPresets.All.Where(p => !p.IsTestFixture), p => Assert.Equal("FacebookAI/" + p.Name, p.HubId));
+        Assert.All(XlmPresets.All, p => Assert.Equal(p.Name.StartsWith("xlm-clm-", StringComparison.Ordinal), p.Geometry.IsCausal));
     }
 
     [Fact]

@@ -14,7 +14,9 @@ internal static class GeneratorHarness
     public static string PresetsFolder { get; } = Path.Combine(RepositoryRoot, "src", "XlmEdge", "Model", "Presets");
 
     public static CSharpParseOptions ParseOptions { get; } =
-        new(LanguageVersion.Latest, DocumentationMode.Diagnose);
+        new CSharpParseOptions(LanguageVersion.Latest, DocumentationMode.Diagnose)
+            // The symbols of the library's net10.0 build, whose references these compilations use.
+            .WithPreprocessorSymbols("NET", "NET10_0", "NET10_0_OR_GREATER", "NET9_0_OR_GREATER", "NET8_0_OR_GREATER", "RELEASE");
 
     /// <summary>The shipped preset files, as the library's AdditionalFiles item passes them.</summary>
     public static AdditionalText[] ShippedPresets() =>

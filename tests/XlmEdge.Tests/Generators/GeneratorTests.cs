@@ -30,9 +30,15 @@ public sealed class GeneratorTests
         Assert.Empty(result.Diagnostics);
 
         var presetFiles = Directory.GetFiles(GeneratorHarness.PresetsFolder, "*.xlm.json");
-        Assert.True(presetFiles.Length >= 2, "the enfr-1024 and tiny-enfr presets are shipped");
+        Assert.True(presetFiles.Length >= 11, "tiny-enfr and the ten released XLM checkpoints are shipped");
+        // One forward per masked-model geometry, named after its first preset; causal presets have none.
         var expectedHints = presetFiles
-            .Select(f => $"XlmEdge.Model.Generated.{ClassName(f)}Forward.g.cs")
+            .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement)
+            .Where(p => !(p.TryGetProperty("causal", out var causal) && causal.GetBoolean()))
+            .OrderBy(p => p.GetProperty("name").GetString(), StringComparer.Ordinal)
+            .DistinctBy(p => string.Join(",", new[] { "vocab_size", "emb_dim", "n_layers", "n_heads", "n_langs", "use_lang_emb", "max_position_embeddings", "layer_norm_eps" }
+                .Select(field => p.GetProperty(field).GetRawText())))
+            .Select(p => $"XlmEdge.Model.Generated.{ModelPreset.Identifier(p.GetProperty("name").GetString()!)}Forward.g.cs")
             .Append(CatalogueHint)
             .Order(StringComparer.Ordinal);
         Assert.Equal(expectedHints, result.GeneratedSources.Select(s => s.HintName).Order(StringComparer.Ordinal));
@@ -44,6 +50,8 @@ public sealed class GeneratorTests
     [Theory]
     [InlineData("xlm-mlm-enfr-1024.xlm.json", "XlmMlmEnfr1024")]
     [InlineData("tiny-enfr.xlm.json", "TinyEnfr")]
+    [InlineData("xlm-mlm-en-2048.xlm.json", "XlmMlmEn2048")]
+    [InlineData("xlm-mlm-100-1280.xlm.json", "XlmMlm1001280")]
     public void ForwardIsUnrolledWithThePresetGeometryAsConstants(string file, string className)
     {
         var (_, output) = Library.Value;
@@ -166,7 +174,21 @@ public sealed class GeneratorTests
         var presets = GeneratorHarness.ShippedPresets().Append(GeneratorHarness.Text("/presets/broken.xlm.json", "{"));
         var run = GeneratorHarness.Run(GeneratorHarness.Empty(), presets, out _, out var diagnostics);
         Assert.Equal("XLMGEN001", Assert.Single(diagnostics).Id);
-        Assert.Equal(GeneratorHarness.ShippedPresets().Length + 1, run.Results.Single().GeneratedSources.Length);
+        Assert.Equal(Library.Value.Run.Results.Single().GeneratedSources.Length, run.Results.Single().GeneratedSources.Length);
+    }
+
+    [Fact]
+    public void CausalPresetsAndRepeatedGeometriesHaveNoForwardOfTheirOwn()
+    {
+        var (_, output) = Library.Value;
+        // Causal models run the cached decoder; xnli15 has tlm-xnli15's geometry, whose forward comes first by name.
+        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmClmEnfr1024Forward"));
+        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmClmEnde1024Forward"));
+        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmMlmXnli151024Forward"));
+        Assert.NotNull(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmMlmTlmXnli151024Forward"));
+        var catalogue = output.GetTypeByMetadataName("XlmEdge.XlmPresets")!;
+        Assert.Single(catalogue.GetMembers("XlmClmEnfr1024"));
+        Assert.Single(catalogue.GetMembers("XlmMlmXnli151024"));
     }
 
     [Fact]

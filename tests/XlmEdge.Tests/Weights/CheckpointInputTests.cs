@@ -199,6 +199,8 @@ public class CheckpointInputTests
         { "\"dtype\":\"F32\"", "\"dtype\":\"Q4\"" },
         { "{\"__metadata__\"", "[{\"__metadata__\"" },                                        // not JSON any more
         { "\"data_offsets\"", "\"offsets\"" },
+        { "\"dtype\":\"F32\"", "\"dtype\":\"F\\ud800\"" },                              // a lone surrogate escape
+        { "\"transformer.position_embeddings.weight\"", "\"transformer.position\\udc00\"" },
     };
 
     [Theory]
@@ -409,6 +411,60 @@ public class CheckpointInputTests
         Assert.Contains(file, PackError(dir, tmp));
     }
 
+    [Theory]
+    [InlineData("config.json", "\"en\": 0", "\"e\\ud800\": 0")]              // in a name that is read
+    [InlineData("config.json", "\"model_type\": \"xlm\"", "\"model_type\": \"\\udc00\"")] // in a value that is not
+    [InlineData("tokenizer_config.json", "\"<special0>\"", "\"\\udbff\\udbff\"")]
+    [InlineData("vocab.json", "\"<s>\": 0", "\"<s>\\ud800\": 0")]
+    public void LoneSurrogatesInJsonAreBadInputNotInternalErrors(string file, string find, string replace)
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, Safetensors);
+        var path = Path.Combine(dir, file);
+        var text = File.ReadAllText(path);
+        Assert.Contains(find, text);
+        File.WriteAllText(path, text.Replace(find, replace));
+        Assert.Equal($"error: {file}: a name or string is not valid Unicode (a lone surrogate escape such as \\ud800, or invalid UTF-8)", PackError(dir, tmp));
+    }
+
+    [Fact]
+    public void InvalidUtf8InJsonIsBadInput()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, Safetensors);
+        var path = Path.Combine(dir, "vocab.json");
+        var bytes = File.ReadAllBytes(path);
+        int at = bytes.AsSpan().IndexOf("\"the</w>\""u8) + 1;
+        bytes[at] = 0xff;
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("vocab.json: a name or string is not valid Unicode", PackError(dir, tmp));
+    }
+
+    [Fact]
+    public void AZipWithExactly65535EntriesAndNoZip64IsRead()
+    {
+        using var tmp = new TempDir();
+        var reference = File.ReadAllBytes(WeightsTool.Pack(tmp.Checkpoint(Fixtures.TinyEnfr, Safetensors), tmp.File("ref.gguf")));
+        var entries = new List<(string, byte[])>();
+        using (var zip = ZipFile.OpenRead(Path.Combine(Fixtures.TinyEnfr, "pytorch_model.bin")))
+        {
+            foreach (var e in zip.Entries)
+            {
+                using var s = e.Open();
+                var m = new MemoryStream();
+                s.CopyTo(m);
+                entries.Add((e.FullName, m.ToArray()));
+            }
+        }
+        while (entries.Count < 0xFFFF)
+            entries.Add(($"pytorch_model/extra/{entries.Count}", []));
+        var dir = tmp.Checkpoint(Fixtures.TinyEnfr, null);
+        PlainZip.Write(Path.Combine(dir, "pytorch_model.bin"), entries);
+        using (var file = MappedFile.Open(Path.Combine(dir, "pytorch_model.bin")))
+            Assert.Equal(0xFFFF, ZipDirectory.Read(file).Count);
+        Assert.Equal(reference, File.ReadAllBytes(WeightsTool.Pack(dir, tmp.File("x.gguf"))));
+    }
+
     [Fact]
     public void AMaskIndexOutsideTheVocabularyIsRefused()
     {
@@ -455,6 +511,40 @@ public class CheckpointInputTests
         var m = new MemoryStream();
         s.CopyTo(m);
         return m.ToArray();
+    }
+}
+
+/// <summary>
+/// Writes a zip archive of stored entries by hand, without any ZIP64 record (System.IO.Compression
+/// adds one at 65,535 entries), so every count, size and offset must fit the classic fields.
+/// </summary>
+internal static class PlainZip
+{
+    public static void Write(string path, IReadOnlyList<(string Name, byte[] Data)> entries)
+    {
+        using var f = new BinaryWriter(File.Create(path));
+        var offsets = new List<uint>();
+        foreach (var (name, data) in entries)
+        {
+            offsets.Add(checked((uint)f.BaseStream.Position));
+            var n = Encoding.UTF8.GetBytes(name);
+            f.Write(0x04034b50u); f.Write((ushort)20); f.Write((ushort)0); f.Write((ushort)0); f.Write(0u);
+            f.Write(System.IO.Hashing.Crc32.HashToUInt32(data)); f.Write((uint)data.Length); f.Write((uint)data.Length);
+            f.Write((ushort)n.Length); f.Write((ushort)0); f.Write(n); f.Write(data);
+        }
+        uint directory = checked((uint)f.BaseStream.Position);
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var (name, data) = entries[i];
+            var n = Encoding.UTF8.GetBytes(name);
+            f.Write(0x02014b50u); f.Write((ushort)20); f.Write((ushort)20); f.Write((ushort)0); f.Write((ushort)0); f.Write(0u);
+            f.Write(System.IO.Hashing.Crc32.HashToUInt32(data)); f.Write((uint)data.Length); f.Write((uint)data.Length);
+            f.Write((ushort)n.Length); f.Write((ushort)0); f.Write((ushort)0); f.Write((ushort)0); f.Write((ushort)0); f.Write(0u);
+            f.Write(offsets[i]); f.Write(n);
+        }
+        uint size = checked((uint)f.BaseStream.Position) - directory;
+        f.Write(0x06054b50u); f.Write((ushort)0); f.Write((ushort)0);
+        f.Write(checked((ushort)entries.Count)); f.Write(checked((ushort)entries.Count)); f.Write(size); f.Write(directory); f.Write((ushort)0);
     }
 }
 

@@ -61,6 +61,7 @@ public class IndependentReaderTests
             case float f: Assert.Equal(f, (float)theirs.GetDouble()); break;
             case uint u: Assert.Equal(u, theirs.GetUInt32()); break;
             case string[] a: Assert.Equal(a, theirs.EnumerateArray().Select(e => e.GetString())); break;
+            case int[] a: Assert.Equal(a, theirs.EnumerateArray().Select(e => e.GetInt32())); break;
             default: Assert.Fail($"{key}: value type {ours.GetType().Name} not expected in an XlmEdge file"); break;
         }
     }

@@ -105,7 +105,7 @@ public class PackedFileTests
     }
 
     [Fact]
-    public void AnUnknownLinearLayoutIsRefusedWithRePack()
+    public void InspectShowsTheLinearLayoutAndAnUnknownOneIsRefusedWithRePack()
     {
         using var tmp = new TempDir();
         var output = WeightsTool.Pack(tmp.Checkpoint(Path.Combine(Fixtures.Root, "tiny-enfr"), "model.safetensors"), tmp.File("x.gguf"));
@@ -113,6 +113,9 @@ public class PackedFileTests
         TestGguf.Rewrite(output, other, (metadata, _) => metadata.Set(GgufFormat.KeyLinearLayout, GgufValueType.String, "rows"));
         var e = Assert.Throws<ModelFileException>(() => XlmModel.Load(other));
         Assert.Contains("re-pack", e.Message);
+        Assert.Contains("re-pack", WeightsTool.Run("verify", other).SingleError());
+        Assert.Contains($"{GgufFormat.KeyLinearLayout}", WeightsTool.Run("inspect", output).Stdout);
+        Assert.Equal(0, WeightsTool.Run("verify", output).ExitCode);
     }
 
     private static byte[] RowMajor(TestTensor t)
@@ -127,13 +130,13 @@ public class PackedFileTests
     }
 
     [Theory]
-    [InlineData("tiny-enfr")]
-    [InlineData("other-geometry")]
-    public void MetadataMatchesTheHfFiles(string fixture)
+    [InlineData("tiny-enfr", "f16")]
+    [InlineData("other-geometry", "f32")]
+    public void MetadataMatchesTheHfFiles(string fixture, string dtype)
     {
         using var tmp = new TempDir();
         string source = Path.Combine(Fixtures.Root, fixture);
-        var output = WeightsTool.Pack(tmp.Checkpoint(source, "model.safetensors"), tmp.File("x.gguf"));
+        var output = WeightsTool.Pack(tmp.Checkpoint(source, "model.safetensors"), tmp.File("x.gguf"), dtype);
         using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "config.json")));
         using var vocab = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "vocab.json")));
         var c = config.RootElement;
@@ -143,7 +146,9 @@ public class PackedFileTests
         Assert.Equal(3u, file.Version);
         Assert.Equal(new FileInfo(output).Length, file.FileLength);
         Assert.Equal("xlm", file.GetString("general.architecture"));
-        Assert.Equal(fixture, file.GetString("general.name"));
+        Assert.False(file.TryGetMetadata("general.name", out _), "the fixtures' configs name no model");
+        Assert.False(file.TryGetMetadata("general.license", out _), "the fixtures have no model card");
+        Assert.Equal(dtype == "f16" ? 1u : 0u, file.GetUInt32("general.file_type"));
         Assert.Equal(64u, file.GetUInt32("general.alignment"));
         Assert.Equal(U("vocab_size"), file.GetUInt32("xlm.vocab_size"));
         Assert.Equal(U("emb_dim"), file.GetUInt32("xlm.embedding_length"));
@@ -163,6 +168,17 @@ public class PackedFileTests
         Assert.Equal(U("eos_index"), file.GetUInt32("tokenizer.ggml.eos_token_id"));
         Assert.Equal(U("pad_index"), file.GetUInt32("tokenizer.ggml.padding_token_id"));
         Assert.Equal(U("unk_index"), file.GetUInt32("tokenizer.ggml.unknown_token_id"));
+        Assert.False(file.TryGetMetadata("xlm.mask_token_id", out _), "the mask id is under llama.cpp's key only");
+        // llama.cpp's token types: <unk> UNKNOWN (2), the other specials CONTROL (3), the rest NORMAL (1)
+        var tokenTypes = file.GetInt32Array("tokenizer.ggml.token_type");
+        var vocabulary = vocab.RootElement.EnumerateObject().OrderBy(p => p.Value.GetInt32()).Select(p => p.Name).ToArray();
+        Assert.Equal(vocabulary.Length, tokenTypes.Length);
+        for (int i = 0; i < vocabulary.Length; i++)
+        {
+            int expected = vocabulary[i] == "<unk>" ? 2
+                : vocabulary[i] is "<s>" or "</s>" or "<pad>" || System.Text.RegularExpressions.Regex.IsMatch(vocabulary[i], "^<special[0-9]>$") ? 3 : 1;
+            Assert.True(expected == tokenTypes[i], $"token {i} '{vocabulary[i]}' has type {tokenTypes[i]}, expected {expected}");
+        }
         Assert.Equal("xlm-bpe", file.GetString("tokenizer.ggml.model"));
         Assert.Equal(vocab.RootElement.EnumerateObject().OrderBy(p => p.Value.GetInt32()).Select(p => p.Name), file.GetStringArray("tokenizer.ggml.tokens"));
         var lines = File.ReadAllText(Path.Combine(source, "merges.txt")).Split('\n')[..^1];

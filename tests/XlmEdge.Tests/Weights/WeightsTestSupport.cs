@@ -46,15 +46,19 @@ internal static class WeightsTool
     {
         public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-        /// <summary>Asserts exit 1 with exactly one "error: " line (notes before it are allowed) and returns it.</summary>
+        /// <summary>
+        /// Asserts the failure contract: exit 1, stderr exactly one "error: " line (no notes or
+        /// progress before it), no stdout, no exception text; returns the line.
+        /// </summary>
         public string SingleError()
         {
             Assert.True(ExitCode == 1, $"expected exit 1, got {ExitCode}; stderr: {Stderr}");
-            var errors = StderrLines.Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).ToList();
-            Assert.Single(errors);
-            Assert.StartsWith("error: ", StderrLines[^1]);
+            var line = Assert.Single(Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("error: ", line);
+            Assert.DoesNotContain("internal error", line);
             Assert.DoesNotContain("   at ", Stderr);
-            return errors[0];
+            Assert.Equal("", Stdout);
+            return line;
         }
     }
 
@@ -87,6 +91,14 @@ internal sealed record SafetensorsEntry(string DType, long[] Shape, byte[] Data)
         for (int i = 0; i < values.Length; i++)
             values[i] = BinaryPrimitives.ReadSingleLittleEndian(Data.AsSpan(4 * i));
         return values;
+    }
+
+    public static SafetensorsEntry FromHalves(long[] shape, Half[] values)
+    {
+        var data = new byte[values.Length * 2];
+        for (int i = 0; i < values.Length; i++)
+            BinaryPrimitives.WriteHalfLittleEndian(data.AsSpan(2 * i), values[i]);
+        return new SafetensorsEntry("F16", shape, data);
     }
 
     public static SafetensorsEntry FromFloats(long[] shape, float[] values)

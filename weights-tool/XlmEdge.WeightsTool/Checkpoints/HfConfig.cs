@@ -6,18 +6,28 @@ namespace XlmEdge.WeightsTool.Checkpoints;
 /// <summary>
 /// The HF XLMConfig fields XlmEdge needs, read from config.json: the geometry (vocab_size, emb_dim,
 /// n_layers and n_heads are required; the others take HF's defaults), the special ids, and the
-/// languages from lang2id or id2lang (config.json, else tokenizer_config.json);
+/// languages from lang2id or id2lang (config.json, else tokenizer_config.json; a one-language model
+/// that names none gets "en", as HF's tokenizer does);
 /// do_lowercase_and_remove_accent from tokenizer_config.json (what HF's tokenizer reads), else
 /// config.json, else true. Ranges are the geometry's (<see cref="XlmGeometry"/>); whether the
 /// runtime can run the model is <see cref="ModelMetadata.Validate"/>'s to say.
 /// </summary>
 internal sealed record HfConfig(
     XlmGeometry Geometry, bool GeluActivation, bool SinusoidalEmbeddings, SpecialTokenIds Specials,
-    string[] Languages, bool DoLowercaseAndRemoveAccent)
+    string[] Languages, bool DoLowercaseAndRemoveAccent, string? NameOrPath)
 {
     private const long MaxJsonBytes = 16L << 20;
 
-    public static HfConfig Load(string directory, Action<string> note)
+    /// <summary>The language HF's XLMTokenizer tokenizes for when it is given none (<c>_tokenize(text, lang="en")</c>).</summary>
+    public const string UnnamedSingleLanguage = "en";
+
+    /// <param name="directory">The checkpoint folder.</param>
+    /// <param name="note">Receives notes for the user.</param>
+    /// <param name="causal">
+    /// True to pack a causal model whatever config.json says: the original XLM code chose the
+    /// attention mask per call, so a converted xlm-clm-* config need not say <c>causal</c>.
+    /// </param>
+    public static HfConfig Load(string directory, Action<string> note, bool causal = false)
     {
         using var config = ParseJsonObject(Path.Combine(directory, "config.json"), required: true)!;
         var tokenizerConfigPath = Path.Combine(directory, "tokenizer_config.json");
@@ -32,12 +42,25 @@ internal sealed record HfConfig(
             Int(c, Hf(GeometryField.Layers), null), Int(c, Hf(GeometryField.Heads), null),
             Int(c, Hf(GeometryField.LanguageCount), 1), Bool(c, Hf(GeometryField.UseLanguageEmbeddings), true),
             Int(c, Hf(GeometryField.ContextLength), 512), Number(c, Hf(GeometryField.LayerNormEpsilon), 1e-12),
-            Bool(c, Hf(GeometryField.IsCausal), false), problems)
+            causal || Bool(c, Hf(GeometryField.IsCausal), false), problems)
             ?? throw new ModelFileException($"config.json: {Hf(problems[0].Field)} {problems[0].Message}");
+        if (causal && !Bool(c, Hf(GeometryField.IsCausal), false))
+            note("note: packing a causal language model (--causal); config.json does not say \"causal\": true");
 
-        string[] languages = ReadLanguages(c, "config.json", geometry.LanguageCount)
-            ?? (tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount))
-            ?? throw new ModelFileException("config.json: no lang2id or id2lang (in config.json or tokenizer_config.json), so the model's languages cannot be named");
+        string[]? languages = ReadLanguages(c, "config.json", geometry.LanguageCount);
+        string[]? tokenizerLanguages = tokenizerConfig is null ? null : ReadLanguages(tokenizerConfig.RootElement, "tokenizer_config.json", geometry.LanguageCount);
+        // HF users take language ids from the tokenizer and the model embeds them: the two must agree.
+        if (languages is not null && tokenizerLanguages is not null && !languages.SequenceEqual(tokenizerLanguages))
+            throw new ModelFileException($"config.json ({string.Join(", ", languages)}) and tokenizer_config.json ({string.Join(", ", tokenizerLanguages)}) give the languages different ids");
+        languages ??= tokenizerLanguages;
+        if (languages is null)
+        {
+            // xlm-mlm-en-2048 names no language: HF tokenizes its text as English, the tokenizer's default.
+            if (geometry.LanguageCount != 1)
+                throw new ModelFileException($"config.json: no lang2id or id2lang (in config.json or tokenizer_config.json), so the model's {geometry.LanguageCount} languages cannot be named");
+            note($"note: the checkpoint names no language (no lang2id or id2lang); its one language is '{UnnamedSingleLanguage}', the language HF's XLMTokenizer uses when given none");
+            languages = [UnnamedSingleLanguage];
+        }
 
         bool? lowerConfig = OptionalBool(c, "do_lowercase_and_remove_accent", "config.json");
         bool? lowerTokenizer = tokenizerConfig is null ? null
@@ -51,7 +74,8 @@ internal sealed record HfConfig(
             Bool(c, "sinusoidal_embeddings", false),
             new SpecialTokenIds(Id(c, "bos_index", 0), Id(c, "eos_index", 1), Id(c, "pad_index", 2), Id(c, "unk_index", 3), Id(c, "mask_index", 5)),
             languages,
-            lowerTokenizer ?? lowerConfig ?? true);
+            lowerTokenizer ?? lowerConfig ?? true,
+            OptionalString(c, "_name_or_path"));
     }
 
     private static string Hf(GeometryField field) => XlmGeometry.HfName(field);
@@ -59,25 +83,15 @@ internal sealed record HfConfig(
     internal static JsonDocument? ParseJsonObject(string path, bool required)
     {
         string name = Path.GetFileName(path);
-        if (!File.Exists(path))
-            return required ? throw new ModelFileException($"{name} not found in {Path.GetDirectoryName(path)}") : null;
-        var info = new FileInfo(path);
-        if (info.Length > MaxJsonBytes)
-            throw new ModelFileException($"{name}: {info.Length} bytes is more than a config file can plausibly be");
-        try
+        if (!required && !File.Exists(path) && !Directory.Exists(path))
+            return null;
+        var doc = InputFiles.ParseJson(InputFiles.ReadLimited(path, MaxJsonBytes, "a config file"), name, maxDepth: 32);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
         {
-            var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 32 });
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                doc.Dispose();
-                throw new ModelFileException($"{name}: not a JSON object");
-            }
-            return doc;
+            doc.Dispose();
+            throw new ModelFileException($"{name}: not a JSON object");
         }
-        catch (JsonException e)
-        {
-            throw new ModelFileException($"{name}: invalid JSON ({OneLine(e.Message)})");
-        }
+        return doc;
     }
 
     private static string[]? ReadLanguages(JsonElement root, string file, int nLangs)
@@ -154,6 +168,16 @@ internal sealed record HfConfig(
         return v.GetDouble();
     }
 
+    private static string? OptionalString(JsonElement root, string key)
+    {
+        if (!root.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            return null;
+        if (v.ValueKind != JsonValueKind.String)
+            throw new ModelFileException($"config.json: {key} is not a string");
+        string value = v.GetString()!;
+        return value.Length == 0 ? null : value;
+    }
+
     private static bool Bool(JsonElement root, string key, bool fallback) =>
         OptionalBool(root, key, "config.json") ?? fallback;
 
@@ -168,6 +192,4 @@ internal sealed record HfConfig(
             _ => throw new ModelFileException($"{file}: {key} is not true or false"),
         };
     }
-
-    internal static string OneLine(string s) => s.ReplaceLineEndings(" ");
 }

@@ -16,23 +16,13 @@ internal sealed record HfVocabulary(string[] Tokens, string[] Merges)
     public static HfVocabulary Load(string directory, int vocabSize, Action<string> note) =>
         new(LoadTokens(Path.Combine(directory, "vocab.json"), vocabSize), LoadMerges(Path.Combine(directory, "merges.txt"), note));
 
-    private static byte[] ReadLimited(string path)
-    {
-        string name = Path.GetFileName(path);
-        if (!File.Exists(path))
-            throw new ModelFileException($"{name} not found in {Path.GetDirectoryName(path)}");
-        long length = new FileInfo(path).Length;
-        if (length > MaxFileBytes)
-            throw new ModelFileException($"{name}: {length} bytes is more than a vocabulary file can plausibly be");
-        return File.ReadAllBytes(path);
-    }
+    private static byte[] ReadLimited(string path) => InputFiles.ReadLimited(path, MaxFileBytes, "a vocabulary file");
 
     private static string[] LoadTokens(string path, int vocabSize)
     {
         var byToken = new Dictionary<string, int>(StringComparer.Ordinal);
-        try
+        using (var doc = InputFiles.ParseJson(ReadLimited(path), "vocab.json", maxDepth: 4))
         {
-            using var doc = JsonDocument.Parse(ReadLimited(path), new JsonDocumentOptions { MaxDepth = 4 });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new ModelFileException("vocab.json: not a JSON object of token -> id");
             foreach (var p in doc.RootElement.EnumerateObject())
@@ -41,10 +31,6 @@ internal sealed record HfVocabulary(string[] Tokens, string[] Merges)
                     throw new ModelFileException($"vocab.json: the id of token '{p.Name}' is not a non-negative integer");
                 byToken[p.Name] = id;
             }
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFileException($"vocab.json: invalid JSON ({HfConfig.OneLine(e.Message)})");
         }
         if (byToken.Count != vocabSize)
             throw new ModelFileException($"vocab.json has {byToken.Count} tokens but config.json's vocab_size is {vocabSize}");

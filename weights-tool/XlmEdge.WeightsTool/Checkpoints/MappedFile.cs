@@ -34,6 +34,7 @@ internal sealed unsafe class MappedFile : IDisposable
 
     public static MappedFile Open(string path)
     {
+        InputFiles.RequireRegularFile(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long length = stream.Length;
         if (length == 0)

@@ -24,15 +24,7 @@ internal static class SafetensorsReader
         long dataStart = 8 + (long)headerLength;
         long dataLength = file.Length - dataStart;
 
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(file.Span(8, (long)headerLength, "header").ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFileException($"{file.Name}: safetensors header is not valid JSON ({e.Message})");
-        }
+        var doc = InputFiles.ParseJson(file.Span(8, (long)headerLength, "header").ToArray(), $"{file.Name}: safetensors header", maxDepth: 16);
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)

@@ -27,13 +27,12 @@ internal static class ZipDirectory
         long entryCount = BinaryPrimitives.ReadUInt16LittleEndian(e[10..]);
         long directorySize = BinaryPrimitives.ReadUInt32LittleEndian(e[12..]);
         long directoryOffset = BinaryPrimitives.ReadUInt32LittleEndian(e[16..]);
-        if (entryCount == 0xFFFF || directorySize == 0xFFFFFFFF || directoryOffset == 0xFFFFFFFF)
+        // 0xFFFF entries (or an all-ones size or offset) is either a ZIP64 marker or the true value:
+        // a plain archive may hold exactly 65,535 entries. Only a ZIP64 locator makes it a marker.
+        if ((entryCount == 0xFFFF || directorySize == 0xFFFFFFFF || directoryOffset == 0xFFFFFFFF)
+            && eocd >= 20 && BinaryPrimitives.ReadUInt32LittleEndian(file.Span(eocd - 20, 20, "ZIP64 locator")) == Zip64Locator)
         {
-            if (eocd < 20)
-                throw Bad(file, "ZIP64 end-of-central-directory locator is missing");
             var locator = file.Span(eocd - 20, 20, "ZIP64 locator");
-            if (BinaryPrimitives.ReadUInt32LittleEndian(locator) != Zip64Locator)
-                throw Bad(file, "ZIP64 end-of-central-directory locator is missing");
             long z64 = ToLong(BinaryPrimitives.ReadUInt64LittleEndian(locator[8..]));
             var z = file.Span(z64, 56, "ZIP64 end of central directory");
             if (BinaryPrimitives.ReadUInt32LittleEndian(z) != Zip64EndOfCentralDirectory)

@@ -8,8 +8,10 @@ namespace XlmEdge.WeightsTool.Commands;
 
 /// <summary>
 /// inspect FILE [--json]: the metadata (long arrays abbreviated in the human form) and the
-/// tensor table (name, type, shape in PyTorch order, absolute offset, bytes), as read by the
-/// runtime's GGUF reader.
+/// tensor table (name, type, shape, absolute offset, bytes), as read by the runtime's GGUF
+/// reader. The shape is in PyTorch order, outermost first ([out, in] for a Linear weight), as
+/// the Hugging Face checkpoint has it; the file stores GGUF's ne[], innermost first, which is the
+/// reverse (ne[0] = in). --json gives both, as "shape" and "ne".
 /// </summary>
 internal static class InspectCommand
 {
@@ -32,7 +34,7 @@ internal static class InspectCommand
         int keyWidth = file.Metadata.Count == 0 ? 0 : file.Metadata.Max(m => m.Key.Length);
         foreach (var m in file.Metadata)
             o.WriteLine($"  {m.Key.PadRight(keyWidth)}  {TypeName(m)} = {ValueText(m.Value)}");
-        o.WriteLine($"tensors ({file.Tensors.Count}):");
+        o.WriteLine($"tensors ({file.Tensors.Count}; shape in PyTorch order, outermost first: GGUF's ne[] is the reverse):");
         var rows = file.Tensors.Select(t => new[]
         {
             t.Name, t.Type.ToString(), "[" + string.Join(", ", t.Shape) + "]",
@@ -75,6 +77,10 @@ internal static class InspectCommand
                 w.WriteString("type", t.Type.ToString());
                 w.WriteStartArray("shape");
                 foreach (long d in t.Shape)
+                    w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("ne");
+                foreach (long d in Enumerable.Reverse(t.Shape))
                     w.WriteNumberValue(d);
                 w.WriteEndArray();
                 w.WriteNumber("offset", t.DataOffset);

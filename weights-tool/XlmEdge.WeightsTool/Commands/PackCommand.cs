@@ -6,87 +6,127 @@ using XlmEdge.WeightsTool.Gguf;
 
 namespace XlmEdge.WeightsTool.Commands;
 
+/// <summary>What <c>pack</c> is asked to do.</summary>
+/// <param name="Checkpoint">The Hugging Face checkpoint folder.</param>
+/// <param name="Output">The .gguf file to write (replaced atomically if it exists).</param>
+/// <param name="MatrixType">How matrices are stored: F16 or F32 (1-D tensors are always F32).</param>
+/// <param name="Name">general.name: a name, a Hugging Face id (owner/name) or a URL; null: from config.json.</param>
+/// <param name="License">general.license; null: from the model card (README.md).</param>
+/// <param name="ShowProgress">Show a progress line (a terminal): it is rewritten in place and erased at the end.</param>
+/// <param name="Causal">Pack a causal (xlm-clm-*) model even when config.json does not say so (see <see cref="HfConfig.Load"/>).</param>
+internal sealed record PackOptions(string Checkpoint, string Output, GgufTensorType MatrixType = GgufTensorType.F16,
+    string? Name = null, string? License = null, bool ShowProgress = false, bool Causal = false);
+
 /// <summary>
-/// pack HF_DIR -o OUT.gguf [--dtype f16|f32]: reads config.json, tokenizer_config.json,
-/// vocab.json and merges.txt, refuses a model the runtime cannot run (the runtime's own
-/// validation, <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file
-/// against the schema (<see cref="XlmTensors"/>), and writes one GGUF file atomically (a
-/// temporary file in the destination folder, checked as loading would check it, hashed, then
-/// renamed over the destination). The blocks' Linear weights are stored in row panels
+/// pack HF_DIR -o OUT.gguf [--causal]: reads config.json, tokenizer_config.json, vocab.json, merges.txt and
+/// the model card, refuses a model the runtime cannot run (the runtime's own validation,
+/// <see cref="ModelMetadata.Validate"/>), checks every tensor of the weight file against the schema
+/// (<see cref="XlmTensors"/>), and writes one GGUF file atomically (<see cref="AtomicOutput"/>:
+/// a temporary file in the destination folder, checked as loading would check it, hashed, then
+/// renamed over the destination). Only regular files are read; the output may not be a device
+/// or one of the files it is made from. Notes and warnings go to stderr only when pack succeeds:
+/// on failure stderr is the one error line. The blocks' Linear weights are stored in row panels
 /// (<see cref="GgufFormat.KeyLinearLayout"/>), the order the kernels stream them in.
 /// </summary>
 internal static class PackCommand
 {
     private const long ProgressThresholdBytes = 64L << 20;
 
-    public static int Run(string checkpointDirectory, string outputPath, bool fp16, TextWriter stdout, TextWriter stderr)
-    {
-        if (!Directory.Exists(checkpointDirectory))
-            throw new ModelFileException($"checkpoint folder '{checkpointDirectory}' not found");
-        string fullOutput = Path.GetFullPath(outputPath);
-        if (!Directory.Exists(Path.GetDirectoryName(fullOutput)))
-            throw new DirectoryNotFoundException($"output folder '{Path.GetDirectoryName(fullOutput)}' does not exist");
-        if (Directory.Exists(fullOutput))
-            throw new IOException($"output '{outputPath}' is a folder");
-        void Note(string line) => stderr.WriteLine(line);
+    /// <summary>The files of a checkpoint folder pack reads, besides the weight files.</summary>
+    private static readonly string[] CheckpointTextFiles = ["config.json", "tokenizer_config.json", "vocab.json", "merges.txt", "README.md"];
 
-        var config = HfConfig.Load(checkpointDirectory, Note);
-        var vocabulary = HfVocabulary.Load(checkpointDirectory, config.Geometry.VocabularySize, Note);
+    public static int Run(PackOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        string directory = options.Checkpoint;
+        if (!Directory.Exists(directory))
+            throw new ModelFileException($"checkpoint folder '{directory}' not found");
+        string output = Destination(options);
+        var notes = new List<string>();
+        void Note(string line) => notes.Add(line);
+
+        var config = HfConfig.Load(directory, Note, options.Causal);
+        var vocabulary = HfVocabulary.Load(directory, config.Geometry.VocabularySize, Note);
         var metadata = new ModelMetadata(config.Geometry, config.Languages, vocabulary.Tokens, vocabulary.Merges,
             config.DoLowercaseAndRemoveAccent, config.Specials, config.GeluActivation, config.SinusoidalEmbeddings,
             ModelMetadata.TokenTypesOf(vocabulary.Tokens));
         metadata.Validate();
-        string weightFile = Checkpoint.FindWeightFile(checkpointDirectory);
+        var provenance = Provenance.Resolve(options.Name, options.License, config.NameOrPath, directory, Note);
+        string weightFile = Checkpoint.FindWeightFile(directory);
         using var checkpoint = Checkpoint.Open(weightFile);
         Note($"reading {Path.GetFileName(weightFile)} ({checkpoint.Format}, {checkpoint.Tensors.Count} entries)");
         var tensors = SelectTensors(config.Geometry, checkpoint, Note);
 
-        var matrixType = fp16 ? GgufTensorType.F16 : GgufTensorType.F32;
         var writer = new GgufWriter();
-        AddMetadata(writer, metadata, GeneralName(checkpointDirectory));
-        var entries = tensors.Select(t => writer.AddTensor(t.Instance.GgufName, t.Instance.Shape, t.Instance.Spec.StoredType(matrixType))).ToList();
+        AddMetadata(writer, metadata, provenance, options.MatrixType);
+        var entries = tensors.Select(t => writer.AddTensor(t.Instance.GgufName, t.Instance.Shape, t.Instance.Spec.StoredType(options.MatrixType))).ToList();
 
+        AtomicOutput.RemoveStale(Path.GetDirectoryName(output)!, Note);
         var converter = new TensorConverter();
-        string temporary = Path.Combine(Path.GetDirectoryName(fullOutput)!,
-            "." + Path.GetFileName(fullOutput) + "." + Guid.NewGuid().ToString("N")[..12] + ".tmp");
+        var progress = new Progress(writer, options.ShowProgress ? stderr : null);
         string hash;
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+            using var file = AtomicOutput.Create(output);
+            var stream = file.Stream;
+            long digitsOffset = writer.WriteHeader(stream);
+            for (int i = 0; i < tensors.Count; i++)
             {
-                long digitsOffset = writer.WriteHeader(stream);
-                var progress = new Progress(writer.FileLength, stderr);
-                for (int i = 0; i < tensors.Count; i++)
-                {
-                    GgufWriter.WritePadding(stream, writer.DataStart + entries[i].Offset);
-                    converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance,
-                        panels: tensors[i].Instance.Spec.Role == TensorRole.Linear);
-                }
-                GgufWriter.WritePadding(stream, writer.FileLength);
-                stream.Flush();
-                hash = GgufContentHash.Format(GgufContentHash.Compute(stream, digitsOffset));
-                stream.Position = digitsOffset;
-                stream.Write(System.Text.Encoding.ASCII.GetBytes(hash[GgufContentHash.Prefix.Length..]));
-                stream.Flush(flushToDisk: true);
+                GgufWriter.WritePadding(stream, writer.DataStart + entries[i].Offset);
+                converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance,
+                    panels: tensors[i].Instance.Spec.Role == TensorRole.Linear);
             }
+            GgufWriter.WritePadding(stream, writer.FileLength);
+            stream.Flush();
+            hash = GgufContentHash.Format(GgufContentHash.Compute(stream, digitsOffset));
+            stream.Position = digitsOffset;
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(hash[GgufContentHash.Prefix.Length..]));
+            stream.Flush();
             // What was written must load: the reader's and the runtime's checks on the finished file.
-            using (var written = GgufFile.Open(temporary))
+            using (var written = GgufFile.Open(stream, file.TemporaryPath))
                 ModelFile.Open(written);
-            File.Move(temporary, fullOutput, overwrite: true);
+            file.Commit();
         }
-        catch
+        finally
         {
-            File.Delete(temporary);
-            throw;
+            progress.Erase();
         }
 
-        if (fp16)
-            Note(converter.MaxRoundingErrorTensor is null
+        foreach (var note in notes)
+            stderr.WriteLine(note);
+        if (options.MatrixType == GgufTensorType.F16)
+            stderr.WriteLine(converter.MaxRoundingErrorTensor is null
                 ? "fp16: every matrix value is exactly representable (max rounding error 0)"
                 : string.Create(CultureInfo.InvariantCulture, $"fp16: max rounding error {converter.MaxRoundingError:G6} (in {converter.MaxRoundingErrorTensor})"));
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outputPath}: {entries.Count} tensors, {writer.FileLength} bytes, {GgufFormat.KeyContentHash} {hash}"));
+            $"wrote {options.Output}: {entries.Count} tensors, {writer.FileLength} bytes, {GgufFormat.KeyContentHash} {hash}"));
         return 0;
+    }
+
+    /// <summary>
+    /// The full path pack replaces: the output's final target when it is a symbolic link. Refused:
+    /// a folder, a device, FIFO or socket (renaming over it would replace the node), and any file
+    /// pack reads from the checkpoint (it would silently overwrite the checkpoint).
+    /// </summary>
+    private static string Destination(PackOptions options)
+    {
+        string output = Path.GetFullPath(options.Output);
+        if (new FileInfo(output).LinkTarget is not null)
+            output = new FileInfo(output).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? output;
+        if (!Directory.Exists(Path.GetDirectoryName(output)))
+            throw new DirectoryNotFoundException($"output folder '{Path.GetDirectoryName(output)}' does not exist");
+        if (Directory.Exists(output))
+            throw new IOException($"output '{options.Output}' is a folder");
+        if (InputFiles.IsSpecialFile(output))
+            throw new IOException($"output '{options.Output}' is a device, FIFO or socket; pack writes regular files only");
+        if (InputFiles.Identity(output) is { } target)
+        {
+            foreach (var name in CheckpointTextFiles.Concat(Checkpoint.WeightFilePreference))
+            {
+                if (InputFiles.Identity(Path.Combine(options.Checkpoint, name)) == target)
+                    throw new IOException($"output '{options.Output}' is the checkpoint's {name}; pack would overwrite its own input");
+            }
+        }
+        return output;
     }
 
     /// <summary>The tensors to store, in file order, each checked for presence, type and shape.</summary>
@@ -141,12 +181,23 @@ internal static class PackCommand
         return true;
     }
 
-    /// <summary>Every metadata key, from the model's metadata: what <see cref="ModelMetadata.Read"/> reads back.</summary>
-    private static void AddMetadata(GgufWriter w, ModelMetadata m, string name)
+    /// <summary>
+    /// Every metadata key: the model's (what <see cref="ModelMetadata.Read"/> reads back) and, by
+    /// GGUF convention, its provenance and file type, which the runtime does not need.
+    /// </summary>
+    private static void AddMetadata(GgufWriter w, ModelMetadata m, Provenance provenance, GgufTensorType matrixType)
     {
         var g = m.Geometry;
         w.AddString(GgufFormat.KeyArchitecture, GgufFormat.Architecture);
-        w.AddString(GgufFormat.KeyName, name);
+        if (provenance.Name is not null)
+            w.AddString(GgufFormat.KeyName, provenance.Name);
+        if (provenance.License is not null)
+            w.AddString(GgufFormat.KeyLicense, provenance.License);
+        if (provenance.Repository is not null)
+            w.AddString(GgufFormat.KeySourceRepository, provenance.Repository);
+        if (provenance.Url is not null)
+            w.AddString(GgufFormat.KeySourceUrl, provenance.Url);
+        w.AddUInt32(GgufFormat.KeyFileType, matrixType == GgufTensorType.F16 ? GgufFormat.FileTypeMostlyF16 : GgufFormat.FileTypeAllF32);
         w.AddUInt32(GgufFormat.KeyAlignment, GgufFormat.Alignment);
         w.AddUInt32(GgufFormat.KeyVocabSize, (uint)g.VocabularySize);
         w.AddUInt32(GgufFormat.KeyEmbeddingLength, (uint)g.EmbeddingDimension);
@@ -169,30 +220,42 @@ internal static class PackCommand
         w.AddUInt32(GgufFormat.KeyPaddingTokenId, (uint)m.Specials.Pad);
         w.AddUInt32(GgufFormat.KeyUnknownTokenId, (uint)m.Specials.Unk);
         w.AddUInt32(GgufFormat.KeyMaskTokenId, (uint)m.Specials.Mask);
+        if (m.TokenTypes is not null)
+            w.AddInt32Array(GgufFormat.KeyTokenTypes, m.TokenTypes);
         w.AddString(GgufFormat.KeyLinearLayout, GgufFormat.LinearLayoutPanels);
         w.AddString(GgufFormat.KeyContentHash, GgufContentHash.Placeholder);
     }
 
-    private static string GeneralName(string directory) =>
-        Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
-
-    /// <summary>Prints "packing: N%" every 10% on stderr, only for outputs worth waiting for.</summary>
-    private sealed class Progress(long total, TextWriter stderr)
+    /// <summary>
+    /// "packing: N%" every 10% on a terminal, for outputs worth waiting for: one line rewritten in
+    /// place and erased at the end, so that a failure leaves only its error line.
+    /// </summary>
+    private sealed class Progress(GgufWriter writer, TextWriter? terminal)
     {
         private long _done;
         private int _lastTenth;
+        private bool _shown;
 
         public void Advance(long bytes)
         {
-            if (total < ProgressThresholdBytes)
+            long total = writer.FileLength;
+            if (terminal is null || total < ProgressThresholdBytes)
                 return;
             _done += bytes;
             int tenth = (int)(_done * 10 / total);
             if (tenth > _lastTenth)
             {
                 _lastTenth = tenth;
-                stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"packing: {tenth * 10}% ({_done >> 20} of {total >> 20} MiB)"));
+                _shown = true;
+                terminal.Write(string.Create(CultureInfo.InvariantCulture, $"\rpacking: {tenth * 10}% ({_done >> 20} of {total >> 20} MiB)"));
+                terminal.Flush();
             }
+        }
+
+        public void Erase()
+        {
+            if (_shown)
+                terminal!.Write("\r\u001b[K");
         }
     }
 }

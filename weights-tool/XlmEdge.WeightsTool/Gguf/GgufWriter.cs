@@ -31,6 +31,15 @@ internal sealed class GgufWriter
     public void AddFloat32(string key, float value) => Add(key, w => { w.Write((uint)GgufValueType.Float32); w.Write(value); });
     public void AddBool(string key, bool value) => Add(key, w => { w.Write((uint)GgufValueType.Bool); w.Write((byte)(value ? 1 : 0)); });
 
+    public void AddInt32Array(string key, IReadOnlyList<int> values) => Add(key, w =>
+    {
+        w.Write((uint)GgufValueType.Array);
+        w.Write((uint)GgufValueType.Int32);
+        w.Write((ulong)values.Count);
+        foreach (int v in values)
+            w.Write(v);
+    });
+
     public void AddStringArray(string key, IReadOnlyList<string> values) => Add(key, w =>
     {
         w.Write((uint)GgufValueType.Array);
@@ -42,6 +51,8 @@ internal sealed class GgufWriter
 
     public GgufTensorEntry AddTensor(string name, long[] shape, GgufTensorType type)
     {
+        if (shape.Length is 0 or > 4)
+            throw new ArgumentException($"tensor '{name}' has {shape.Length} dimensions; GGUF allows 1 to 4", nameof(shape));
         long elements = 1;
         foreach (long d in shape)
             elements = checked(elements * d);

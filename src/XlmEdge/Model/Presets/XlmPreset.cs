@@ -23,7 +23,7 @@ public sealed class XlmPreset
     /// <summary>One line about the checkpoint (licence, provenance); may be empty.</summary>
     public string Description { get; }
     /// <summary>Whether this is the geometry of a test fixture rather than of a released checkpoint.</summary>
-    public bool IsTestFixture { get; }
+    internal bool IsTestFixture { get; }
     /// <summary>The checkpoint's geometry.</summary>
     public XlmGeometry Geometry { get; }
 

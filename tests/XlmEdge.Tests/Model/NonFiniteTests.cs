@@ -1,0 +1,63 @@
+using System.Text.Json;
+using XlmEdge.Tests.Cli;
+using XlmEdge.Weights;
+
+namespace XlmEdge.Tests.Model;
+
+/// <summary>A NaN weight (a file changed after packing) gives one clear error, never ranked NaNs.</summary>
+public sealed class NonFiniteTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("xlmedge-nonfinite-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The tiny model with one element of an F32 tensor set to <paramref name="value"/>.</summary>
+    internal static string WithWeight(string dir, string tensor, int element, float value)
+    {
+        string path = Path.Combine(dir, $"poisoned-{value}.gguf");
+        var bytes = File.ReadAllBytes(TestModels.TinyEnfrPath);
+        long at;
+        using (var file = GgufFile.Open(TestModels.TinyEnfrPath))
+        {
+            Assert.True(file.TryGetTensor(tensor, out var info));
+            Assert.Equal(GgufTensorType.F32, info.Type);
+            at = info.DataOffset + 4L * element;
+        }
+        BitConverter.TryWriteBytes(bytes.AsSpan((int)at, 4), value);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void FillMaskThrowsModelFileExceptionNamingNonFiniteLogits(float value)
+    {
+        using var model = XlmModel.Load(WithWeight(_dir, "transformer.layer_norm_emb.weight", 0, value));
+        var e = Assert.Throws<ModelFileException>(() => model.FillMask("a <special1> b", "en"));
+        Assert.Contains("the model produced non-finite logits", e.Message);
+    }
+
+    [Fact]
+    public void OneNonFiniteOutputBiasIsEnough()
+    {
+        using var model = XlmModel.Load(WithWeight(_dir, "pred_layer.proj.bias", 100, float.NaN));
+        Assert.Contains("non-finite logits", Assert.Throws<ModelFileException>(() => model.FillMask("a <special1> b", "en")).Message);
+    }
+
+    [Fact]
+    public void TheConsoleSaysTheSameInBothModes()
+    {
+        string path = WithWeight(_dir, "transformer.layer_norm_emb.weight", 0, float.NaN);
+        Assert.Contains("the model produced non-finite logits", CliRunner.AssertOneError(CliRunner.Run("", "fill-mask", "-m", path, "a <special1> b")));
+
+        var r = CliRunner.Run("{\"text\":\"a <special1> b\"}\n{\"text\":\"c <special1>\"}", "fill-mask", "-m", path);
+        Assert.Equal(1, r.Exit);
+        Assert.Equal(2, r.Lines.Length);
+        foreach (var (line, number) in r.Lines.Select((l, i) => (l, i + 1)))
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.StartsWith($"line {number}: the model produced non-finite logits", doc.RootElement.GetProperty("error").GetString());
+        }
+    }
+}

@@ -17,6 +17,12 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
     public ReadOnlySpan<Half> Half => IsHalf ? new(data, Rows * Columns) : throw new InvalidOperationException("matrix is F32");
     public ReadOnlySpan<float> Single => IsHalf ? throw new InvalidOperationException("matrix is F16") : new(data, Rows * Columns);
 
+    /// <summary>The values as <typeparamref name="T"/> (<see cref="System.Half"/> or float), for code that chose the dtype once at load.</summary>
+    public ReadOnlySpan<T> Values<T>() where T : unmanaged =>
+        IsHalf == (typeof(T) == typeof(System.Half)) && (typeof(T) == typeof(System.Half) || typeof(T) == typeof(float))
+            ? new(data, Rows * Columns)
+            : throw new InvalidOperationException($"matrix is {(IsHalf ? "F16" : "F32")}, read as {typeof(T).Name}");
+
     /// <summary>Row <paramref name="row"/> converted to fp32 (embedding lookups).</summary>
     public void CopyRow(int row, Span<float> destination)
     {
@@ -145,6 +151,20 @@ internal sealed class XlmWeights
         };
         w.CheckEveryTensorBound();
         return weights;
+    }
+
+    /// <summary>
+    /// Whether every block's Linears are in panels (<see cref="PanelLayout"/>) of one dtype, and which
+    /// (<paramref name="half"/>): what the generated forwards need to run the panel kernels directly.
+    /// </summary>
+    public bool BlocksInPanels(out bool half)
+    {
+        half = Blocks.Length > 0 && Blocks[0].Query.IsHalf;
+        foreach (var b in Blocks)
+            foreach (var m in (ReadOnlySpan<WeightMatrix>)[b.Query, b.Key, b.Value, b.Output, b.FeedForward1, b.FeedForward2])
+                if (!m.IsPanels || m.IsHalf != half)
+                    return false;
+        return Blocks.Length > 0;
     }
 
     /// <summary>

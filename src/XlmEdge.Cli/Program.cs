@@ -17,6 +17,16 @@ internal static class Program
 {
     private static int Main(string[] args) => Run(args, Console.In, Console.Out, Console.Error);
 
+    /// <summary>
+    /// The GPU backend: only in xlmedge-gpu, the JIT-hosted build of these sources
+    /// (src/XlmEdge.Cli.Gpu); ILGPU cannot run under Native AOT, so the AOT xlmedge has none.
+    /// </summary>
+#if XLMEDGE_GPU
+    internal static XlmBackendProvider? GpuBackend => XlmEdge.Gpu.IlgpuBackend.Cuda;
+#else
+    internal static XlmBackendProvider? GpuBackend => null;
+#endif
+
     internal static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         var io = new ConsoleStreams(stdin, stdout, stderr);

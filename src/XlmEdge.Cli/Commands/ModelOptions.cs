@@ -4,7 +4,10 @@ using XlmEdge.Tokenization;
 
 namespace XlmEdge.Cli.Commands;
 
-/// <summary>The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT.</summary>
+/// <summary>
+/// The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT;
+/// fill-mask also <c>--backend</c> and <c>--verbose</c>.
+/// </summary>
 internal sealed class ModelOptions
 {
     /// <summary>Where the build puts the tiny fixture checkpoint, packed (random weights).</summary>
@@ -24,6 +27,31 @@ internal sealed class ModelOptions
     };
 
     public Option<int> Threads { get; } = ConsoleHost.PositiveInt("--threads", "-t", "N", "threads that run the kernels [default: one per core]", null);
+
+    public Option<XlmBackend> Backend { get; } = new("--backend")
+    {
+        Description = "where the forward pass runs: cpu; cuda (an NVIDIA GPU: only xlmedge-gpu, the JIT-hosted build, has the GPU backend); auto (the GPU if there is one, else the CPU)",
+        HelpName = "cpu|cuda|auto",
+        DefaultValueFactory = _ => XlmBackend.Cpu,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+            switch (text)
+            {
+                case "cpu": return XlmBackend.Cpu;
+                case "cuda": return XlmBackend.Cuda;
+                case "auto": return XlmBackend.Auto;
+                default:
+                    result.AddError($"option '--backend' takes cpu, cuda or auto, not '{text}'");
+                    return XlmBackend.Cpu;
+            }
+        },
+    };
+
+    public Option<bool> Verbose { get; } = new("--verbose", "-v")
+    {
+        Description = "say on stderr which backend runs (and, for auto, why the CPU)",
+    };
 
     public Argument<string?> Text { get; } = new("TEXT")
     {
@@ -49,12 +77,30 @@ internal sealed class ModelOptions
         return DemoModelPath;
     }
 
+    /// <summary>Adds <c>--backend</c> and <c>--verbose</c> (the commands that run the model on a backend).</summary>
+    public void AddBackendTo(Command command)
+    {
+        command.Options.Add(Backend);
+        command.Options.Add(Verbose);
+    }
+
     public XlmModel LoadModel(ParseResult parsed, TextWriter stderr)
     {
         string path = ResolvePath(parsed, stderr);
+        var backend = parsed.GetValue(Backend);
+        if (backend == XlmBackend.Cuda && Program.GpuBackend is null)
+            throw new BackendUnavailableException("this xlmedge has no GPU backend (it is the console built for Native AOT); --backend cuda needs xlmedge-gpu (src/XlmEdge.Cli.Gpu)");
         var result = parsed.GetResult(Threads);
-        var options = result is null || result.Implicit ? new XlmModelOptions() : new XlmModelOptions { Threads = parsed.GetValue(Threads) };
-        return XlmModel.Load(path, options);
+        var options = new XlmModelOptions
+        {
+            Threads = result is null || result.Implicit ? Environment.ProcessorCount : parsed.GetValue(Threads),
+            Backend = backend,
+            BackendProvider = Program.GpuBackend,
+        };
+        var model = XlmModel.Load(path, options);
+        if (parsed.GetValue(Verbose))
+            stderr.WriteLine($"note: backend: {model.BackendDescription}");
+        return model;
     }
 
     public XlmTokenizer LoadTokenizer(ParseResult parsed, TextWriter stderr) => XlmTokenizer.Load(ResolvePath(parsed, stderr));

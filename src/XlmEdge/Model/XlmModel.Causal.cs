@@ -197,7 +197,7 @@ public sealed partial class XlmModel
         {
             int rows = Math.Min(LogitRowsPerPass, count - first);
             var logits = _logits.AsSpan(0, rows * v);
-            _weights.WordEmbeddings.Linear(_pool, hidden.Slice(first * d, rows * d), rows, _weights.OutputBias.Span, logits);
+            _weights.WordEmbeddings.Linear(Cpu.Pool, hidden.Slice(first * d, rows * d), rows, _weights.OutputBias.Span, logits);
             for (int r = 0; r < rows; r++)
                 action(first + r, logits.Slice(r * v, v));
         }
@@ -209,14 +209,14 @@ public sealed partial class XlmModel
         int d = Config.Geometry.EmbeddingDimension;
         Grow(ref _stepLogits, Config.Geometry.VocabularySize);
         var logits = _stepLogits.AsSpan(0, Config.Geometry.VocabularySize);
-        _weights.WordEmbeddings.Linear(_pool, hidden.Slice((rows - 1) * d, d), 1, _weights.OutputBias.Span, logits);
+        _weights.WordEmbeddings.Linear(Cpu.Pool, hidden.Slice((rows - 1) * d, d), 1, _weights.OutputBias.Span, logits);
         return logits;
     }
 
     private CausalDecoder Decoder()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _decoder ??= new CausalDecoder(Config.Geometry, _weights, _pool, _encoder.Activations);
+        return _decoder ??= new CausalDecoder(Config.Geometry, _weights, Cpu.Pool, Cpu.Activations);
     }
 
     /// <summary>&lt;s&gt; and the text's ids, without the closing &lt;/s&gt;: a prefix to continue.</summary>

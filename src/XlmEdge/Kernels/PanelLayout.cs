@@ -52,7 +52,7 @@ internal static class PanelLayout
             var panel = packed.Slice(n0 * K, rows * K);
             for (int r = 0; r < rows; r++)
             {
-                int position = rows < Rows || !pairs ? r : r < Rows / 2 ? 2 * r : 2 * (r - Rows / 2) + 1;
+                int position = Position(r, rows, pairs);
                 var row = w.Slice((n0 + r) * K, K);
                 for (int k = 0; k < K; k++)
                     panel[k * stride + position] = row[k];
@@ -63,10 +63,23 @@ internal static class PanelLayout
     private static void Unpack<T>(ReadOnlySpan<T> packed, int N, int K, Span<T> w, bool pairs)
     {
         Check(w.Length, packed.Length, N, K);
-        for (int n = 0; n < N; n++)
-            for (int k = 0; k < K; k++)
-                w[n * K + k] = packed[(int)IndexOf(n, k, N, K, pairs)];
+        for (int n0 = 0; n0 < N; n0 += Rows)
+        {
+            int rows = Math.Min(Rows, N - n0), stride = rows;
+            var panel = packed.Slice(n0 * K, rows * K);
+            for (int r = 0; r < rows; r++)
+            {
+                int position = Position(r, rows, pairs);
+                var row = w.Slice((n0 + r) * K, K);
+                for (int k = 0; k < K; k++)
+                    row[k] = panel[k * stride + position];
+            }
+        }
     }
+
+    /// <summary>Where row <paramref name="r"/> of a panel of <paramref name="rows"/> rows sits within each k step.</summary>
+    private static int Position(int r, int rows, bool pairs) =>
+        rows < Rows || !pairs ? r : r < Rows / 2 ? 2 * r : 2 * (r - Rows / 2) + 1;
 
     private static void Check(int rowMajor, int packed, int N, int K)
     {

@@ -17,6 +17,29 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
     public ReadOnlySpan<Half> Half => IsHalf ? new(data, Rows * Columns) : throw new InvalidOperationException("matrix is F32");
     public ReadOnlySpan<float> Single => IsHalf ? throw new InvalidOperationException("matrix is F16") : new(data, Rows * Columns);
 
+    /// <summary>
+    /// The values in row-major order [Rows, Columns], for code that reads whole rows (the GPU upload): the
+    /// mapping itself, or an unpacked copy of a matrix in panels.
+    /// </summary>
+    public ReadOnlySpan<System.Half> RowMajorHalf()
+    {
+        if (!IsPanels)
+            return Half;
+        var rows = new System.Half[Rows * Columns];
+        PanelLayout.Unpack(Half, Rows, Columns, rows);
+        return rows;
+    }
+
+    /// <inheritdoc cref="RowMajorHalf"/>
+    public ReadOnlySpan<float> RowMajorSingle()
+    {
+        if (!IsPanels)
+            return Single;
+        var rows = new float[Rows * Columns];
+        PanelLayout.Unpack(Single, Rows, Columns, rows);
+        return rows;
+    }
+
     /// <summary>The values as <typeparamref name="T"/> (<see cref="System.Half"/> or float), for code that chose the dtype once at load.</summary>
     public ReadOnlySpan<T> Values<T>() where T : unmanaged =>
         IsHalf == (typeof(T) == typeof(System.Half)) && (typeof(T) == typeof(System.Half) || typeof(T) == typeof(float))

@@ -46,33 +46,32 @@ internal static class PanelLayout
     internal static void Pack<T>(ReadOnlySpan<T> w, int N, int K, Span<T> packed, bool pairs)
     {
         Check(w.Length, packed.Length, N, K);
-        for (int n0 = 0; n0 < N; n0 += Rows)
-        {
-            int rows = Math.Min(Rows, N - n0), stride = rows;
-            var panel = packed.Slice(n0 * K, rows * K);
-            for (int r = 0; r < rows; r++)
-            {
-                int position = Position(r, rows, pairs);
-                var row = w.Slice((n0 + r) * K, K);
-                for (int k = 0; k < K; k++)
-                    panel[k * stride + position] = row[k];
-            }
-        }
+        Permute(w, packed, N, K, pairs, toPanels: true);
     }
 
     private static void Unpack<T>(ReadOnlySpan<T> packed, int N, int K, Span<T> w, bool pairs)
     {
         Check(w.Length, packed.Length, N, K);
+        Permute(packed, w, N, K, pairs, toPanels: false);
+    }
+
+    /// <summary>Copies every W[n, k] between its row-major index and its panel index, in the direction <paramref name="toPanels"/> says.</summary>
+    private static void Permute<T>(ReadOnlySpan<T> source, Span<T> destination, int N, int K, bool pairs, bool toPanels)
+    {
         for (int n0 = 0; n0 < N; n0 += Rows)
         {
-            int rows = Math.Min(Rows, N - n0), stride = rows;
-            var panel = packed.Slice(n0 * K, rows * K);
+            int rows = Math.Min(Rows, N - n0);
             for (int r = 0; r < rows; r++)
             {
-                int position = Position(r, rows, pairs);
-                var row = w.Slice((n0 + r) * K, K);
+                int rowStart = (n0 + r) * K, panelStart = n0 * K + Position(r, rows, pairs);
                 for (int k = 0; k < K; k++)
-                    row[k] = panel[k * stride + position];
+                {
+                    int row = rowStart + k, panel = panelStart + k * rows;
+                    if (toPanels)
+                        destination[panel] = source[row];
+                    else
+                        destination[row] = source[panel];
+                }
             }
         }
     }

@@ -10,7 +10,9 @@
 #                                            tests on CUDA (XLMEDGE_GPU_TESTS=cuda), then the benchmark
 #
 # The device tool of this project runs the second form with the tarball carried along, e.g.
-#   run(command="src/XlmEdge.Gpu/device-check.sh", carry=["artifacts/xlmedge-gpu-check.tar.xz"], timeout_s=540)
+#   run(command="src/XlmEdge.Gpu/device-check.sh", carry=["artifacts/xlmedge-gpu-check.tar.xz"], timeout_s=480)
+# Each step has its own time limit (tests 180 s, benchmark 240 s; killed 10 s after that if they do
+# not stop), so the whole script ends within about 7.5 minutes and leaves no process behind.
 # Exit status: that of the tests (the benchmark's own failures are printed, not fatal).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,6 +44,7 @@ fi
 tarball=${1:-$tarball_default}
 [ -f "$tarball" ] || { echo "error: $tarball is missing; make it with '$0 pack' where the .NET SDK is" >&2; exit 1; }
 work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 tar -C "$work" -xJf "$tarball"
 app="$work/xlmedge-gpu-check/app/XlmEdge.Gpu.Tests"
 
@@ -61,18 +64,17 @@ fi
 
 echo
 echo "== what ILGPU sees"
-"$app" probe || { echo "error: no CUDA device the GPU backend can use; nothing more to check"; rm -rf "$work"; exit 1; }
+timeout -k 10 60 "$app" probe || { echo "error: no CUDA device the GPU backend can use; nothing more to check"; exit 1; }
 
 echo
 echo "== tests on CUDA (goldens with the CPU path's bounds, every device op against its scalar twin, errors)"
-XLMEDGE_GPU_TESTS=cuda timeout 240 "$app" test
+XLMEDGE_GPU_TESTS=cuda timeout -k 10 180 "$app" test
 status=$?
 echo "tests exit status: $status"
 
 echo
 echo "== GPU benchmark (enfr-1024 geometry, random fp16 weights; CPU path with 2 threads = the issue's 2-core baseline)"
-XLMEDGE_GPU_TESTS=cuda timeout 270 "$app" bench --cpu-threads 2 --work "$work"
+XLMEDGE_GPU_TESTS=cuda timeout -k 10 240 "$app" bench --cpu-threads 2 --work "$work"
 echo "benchmark exit status: $?"
 
-rm -rf "$work"
 exit $status

@@ -86,10 +86,11 @@ internal sealed class ModelOptions
 
     public XlmModel LoadModel(ParseResult parsed, TextWriter stderr)
     {
-        string path = ResolvePath(parsed, stderr);
+        // before the model is resolved, so that the error is all stderr says (no demo-model note)
         var backend = parsed.GetValue(Backend);
         if (backend == XlmBackend.Cuda && Program.GpuBackend is null)
             throw new BackendUnavailableException("this xlmedge has no GPU backend (it is the console built for Native AOT); --backend cuda needs xlmedge-gpu (src/XlmEdge.Cli.Gpu)");
+        string path = ResolvePath(parsed, stderr);
         var result = parsed.GetResult(Threads);
         var options = new XlmModelOptions
         {

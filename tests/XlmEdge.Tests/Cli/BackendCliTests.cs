@@ -13,6 +13,15 @@ public sealed class BackendCliTests
     }
 
     [Fact]
+    public void CudaWithoutAModelIsStillOnlyTheErrorLine()
+    {
+        // no -m: the refusal comes before the demo model is looked for (and before its note)
+        var r = CliRunner.Run("", "fill-mask", "--backend", "cuda", "the <special1> .");
+        Assert.StartsWith("error: this xlmedge has no GPU backend", CliRunner.AssertOneError(r));
+        Assert.Empty(r.Stdout);
+    }
+
+    [Fact]
     public void AutoRunsOnTheCpuAndSaysSoWhenVerbose()
     {
         var r = CliRunner.Run("", "fill-mask", "-m", TestModels.TinyEnfrPath, "--backend", "auto", "--verbose", "the <special1> .");

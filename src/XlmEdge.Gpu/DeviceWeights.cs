@@ -116,7 +116,7 @@ internal sealed class DeviceWeights<TW> : IDisposable where TW : unmanaged
         var buffer = Allocate<TW>(count);
         if (typeof(TW) == typeof(DeviceHalf))
         {
-            var source = MemoryMarshal.Cast<System.Half, TW>(m.Half);
+            var source = MemoryMarshal.Cast<System.Half, TW>(m.RowMajorHalf());
             buffer.View.CopyFromCPU(ref MemoryMarshal.GetReference(source), count);
         }
         else if (m.IsHalf)
@@ -130,7 +130,7 @@ internal sealed class DeviceWeights<TW> : IDisposable where TW : unmanaged
                 staging = null;
                 staging = _memory.Allocate<DeviceHalf>(count, "the fp16 upload of a weight matrix");
             }
-            var source = MemoryMarshal.Cast<System.Half, DeviceHalf>(m.Half);
+            var source = MemoryMarshal.Cast<System.Half, DeviceHalf>(m.RowMajorHalf());
             staging.View.SubView(0, count).CopyFromCPU(ref MemoryMarshal.GetReference(source), count);
             widen(staging.View.SubView(0, count), ((ArrayView<TW>)buffer.View).Cast<float>(), count);
             // the staging buffer is reused by the next matrix: let this widening finish first
@@ -138,7 +138,7 @@ internal sealed class DeviceWeights<TW> : IDisposable where TW : unmanaged
         }
         else
         {
-            var source = MemoryMarshal.Cast<float, TW>(m.Single);
+            var source = MemoryMarshal.Cast<float, TW>(m.RowMajorSingle());
             buffer.View.CopyFromCPU(ref MemoryMarshal.GetReference(source), count);
         }
         return buffer.View;

@@ -8,17 +8,21 @@ internal enum WeightType
 {
     F32,
     F16,
-    /// <summary>int8 values with one fp32 scale per row (files packed with --dtype q8).</summary>
+    /// <summary>int8 values with one fp32 scale per row (files packed with --dtype q8), always row-major.</summary>
     Q8,
 }
 
-/// <summary>A weight matrix [Rows, Columns] (HF Linear layout [out, in]) viewed in place in the mapping.</summary>
-internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, WeightType type, float* scales = null)
+/// <summary>
+/// A weight matrix [Rows, Columns] (HF Linear layout [out, in]) viewed in place in the mapping: row-major
+/// (the embeddings, every q8 matrix), or in row panels (<see cref="PanelLayout"/>, the blocks' f16/f32 Linears).
+/// </summary>
+internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, WeightType type, float* scales = null, bool isPanels = false)
 {
     public int Rows { get; } = rows;
     public int Columns { get; } = columns;
     public WeightType Type { get; } = type;
     public bool IsHalf => Type == WeightType.F16;
+    public bool IsPanels { get; } = isPanels;
 
     public ReadOnlySpan<Half> Half => Type == WeightType.F16 ? new(data, Rows * Columns) : throw WrongType(WeightType.F16);
     public ReadOnlySpan<float> Single => Type == WeightType.F32 ? new(data, Rows * Columns) : throw WrongType(WeightType.F32);
@@ -26,9 +30,40 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
     /// <summary>The per-row scales of a q8 matrix.</summary>
     public ReadOnlySpan<float> Scales => Type == WeightType.Q8 ? new(scales, Rows) : throw WrongType(WeightType.Q8);
 
+    /// <summary>
+    /// The values in row-major order [Rows, Columns], for code that reads whole rows (the GPU upload): the
+    /// mapping itself, or an unpacked copy of a matrix in panels.
+    /// </summary>
+    public ReadOnlySpan<System.Half> RowMajorHalf()
+    {
+        if (!IsPanels)
+            return Half;
+        var rows = new System.Half[Rows * Columns];
+        PanelLayout.Unpack(Half, Rows, Columns, rows);
+        return rows;
+    }
+
+    /// <inheritdoc cref="RowMajorHalf"/>
+    public ReadOnlySpan<float> RowMajorSingle()
+    {
+        if (!IsPanels)
+            return Single;
+        var rows = new float[Rows * Columns];
+        PanelLayout.Unpack(Single, Rows, Columns, rows);
+        return rows;
+    }
+
+    /// <summary>The values as <typeparamref name="T"/> (<see cref="System.Half"/> or float), for code that chose the dtype once at load.</summary>
+    public ReadOnlySpan<T> Values<T>() where T : unmanaged =>
+        (typeof(T) == typeof(System.Half) && Type == WeightType.F16) || (typeof(T) == typeof(float) && Type == WeightType.F32)
+            ? new(data, Rows * Columns)
+            : throw new InvalidOperationException($"matrix is {Type}, read as {typeof(T).Name}");
+
     /// <summary>Row <paramref name="row"/> converted to fp32 (embedding lookups; a q8 row times its scale).</summary>
     public void CopyRow(int row, Span<float> destination)
     {
+        if (IsPanels)
+            throw new InvalidOperationException("rows of a panel matrix are not contiguous");
         switch (Type)
         {
             case WeightType.F16:
@@ -56,18 +91,16 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
     public void Linear(WorkerPool pool, ReadOnlySpan<float> x, int tokens, ReadOnlySpan<float> bias, Span<float> y,
         Activation activation = Activation.None)
     {
-        switch (Type)
-        {
-            case WeightType.F16:
-                Kernels.Linear.Forward(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
-                break;
-            case WeightType.Q8:
-                Int8Linear.Forward(pool, x, tokens, Columns, Rows, new Int8Projection(Int8, Scales, bias, y), activation);
-                break;
-            default:
-                Kernels.Linear.Forward(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
-                break;
-        }
+        if (Type == WeightType.Q8)
+            Int8Linear.Forward(pool, x, tokens, Columns, Rows, new Int8Projection(Int8, Scales, bias, y), activation);
+        else if (IsPanels && IsHalf)
+            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Half, Rows, bias, default, y, activation);
+        else if (IsPanels)
+            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Single, Rows, bias, default, y, activation);
+        else if (IsHalf)
+            Kernels.Linear.Forward(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
+        else
+            Kernels.Linear.Forward(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
     }
 
     /// <summary>
@@ -79,7 +112,7 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         WeightMatrix b, ReadOnlySpan<float> biasB, Span<float> yB,
         WeightMatrix c, ReadOnlySpan<float> biasC, Span<float> yC)
     {
-        bool alike = a.Type == b.Type && a.Type == c.Type
+        bool alike = a.Type == b.Type && a.Type == c.Type && !a.IsPanels && !b.IsPanels && !c.IsPanels
             && a.Rows == b.Rows && a.Rows == c.Rows && a.Columns == b.Columns && a.Columns == c.Columns;
         if (!alike)
         {
@@ -134,7 +167,7 @@ internal sealed class XlmWeights
     /// <exception cref="ModelFileException">The file's tensors are not exactly the model's.</exception>
     public static XlmWeights Bind(GgufFile file, XlmGeometry g)
     {
-        var w = new WeightBinder(file, g);
+        var w = new WeightBinder(file, g, LinearsInPanels(file));
         var blocks = new XlmBlock[g.Layers];
         for (int i = 0; i < blocks.Length; i++)
         {
@@ -171,13 +204,42 @@ internal sealed class XlmWeights
         w.CheckEveryTensorBound();
         return weights;
     }
+
+    /// <summary>
+    /// Whether every block's Linears are in panels (<see cref="PanelLayout"/>) of one dtype, and which
+    /// (<paramref name="half"/>): what the generated forwards need to run the panel kernels directly.
+    /// </summary>
+    public bool BlocksInPanels(out bool half)
+    {
+        half = Blocks.Length > 0 && Blocks[0].Query.IsHalf;
+        foreach (var b in Blocks)
+            foreach (var m in (ReadOnlySpan<WeightMatrix>)[b.Query, b.Key, b.Value, b.Output, b.FeedForward1, b.FeedForward2])
+                if (!m.IsPanels || m.IsHalf != half)
+                    return false;
+        return Blocks.Length > 0;
+    }
+
+    /// <summary>
+    /// Whether the blocks' Linears are in the panel layout the kernels stream (<see cref="GgufFormat.KeyLinearLayout"/>);
+    /// files packed before it have no key and keep their row-major Linears, which the row-major kernels read.
+    /// </summary>
+    /// <exception cref="ModelFileException">The key names a layout this runtime does not know.</exception>
+    internal static bool LinearsInPanels(GgufFile file)
+    {
+        if (!file.TryGetMetadata(GgufFormat.KeyLinearLayout, out _))
+            return false;
+        string layout = file.GetString(GgufFormat.KeyLinearLayout);
+        if (layout != GgufFormat.LinearLayoutPanels)
+            throw new ModelFileException($"'{GgufFormat.KeyLinearLayout}' is '{ModelMetadata.Printable(layout)}'; this runtime reads '{GgufFormat.LinearLayoutPanels}' or no key (row-major); re-pack the file with this version's xlmedge-weights pack");
+        return true;
+    }
 }
 
 /// <summary>
 /// Hands out views of a file's tensors by their <see cref="TensorSpec"/> (as candle's VarBuilder
 /// does): the name, shape and accepted types come from the declaration, never from the caller.
 /// </summary>
-internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry)
+internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry, bool linearsInPanels)
 {
     private int _bound;
 
@@ -186,7 +248,8 @@ internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry)
         var t = Require(spec, block, matrix: true);
         int rows = (int)t.Shape[0], columns = (int)t.Shape[1];
         if (t.Type != GgufTensorType.I8)
-            return new WeightMatrix(file.Pointer(t), rows, columns, t.Type == GgufTensorType.F16 ? WeightType.F16 : WeightType.F32);
+            return new WeightMatrix(file.Pointer(t), rows, columns, t.Type == GgufTensorType.F16 ? WeightType.F16 : WeightType.F32,
+                isPanels: linearsInPanels && spec.Role == TensorRole.Linear);
         if (columns > Int8Linear.MaxK)
             throw new ModelFileException($"tensor '{t.Name}' has {columns} columns; int8 matrices may have at most {Int8Linear.MaxK}");
         // The scales: an F32 tensor [rows], finite (checked here, a few hundred KB for a whole model, rather

@@ -1,4 +1,5 @@
 using System.Text;
+using XlmEdge.Kernels;
 using XlmEdge.Model;
 using XlmEdge.Weights;
 
@@ -48,8 +49,15 @@ public class Q8PackTests
             // Every value within half a step of the checkpoint's, and each row's largest |value| at 127 steps.
             var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, sbyte>(file.GetBytes(info));
             var scales = file.GetFloat32(scaleInfo);
-            var original = reference.GetFloat32Tensor(t.GgufName);
             int rows = (int)t.Shape[0], columns = (int)t.Shape[1];
+            // The f32 file stores the blocks' Linears in panels; q8 keeps every matrix row-major.
+            ReadOnlySpan<float> original = reference.GetFloat32Tensor(t.GgufName);
+            if (t.Spec.Role == TensorRole.Linear)
+            {
+                var rowMajor = new float[rows * columns];
+                PanelLayout.Unpack(original, rows, columns, rowMajor);
+                original = rowMajor;
+            }
             for (int r = 0; r < rows; r++)
             {
                 var row = original.Slice(r * columns, columns);

@@ -53,8 +53,9 @@ cmake --build "$work/cpp" >/dev/null
 
 step "C API tests under valgrind"
 demo=src/XlmEdge.Cli/bin/Release/net10.0/models/demo-tiny-enfr.gguf
-[[ -f $demo ]] || dotnet build src/XlmEdge.Cli -c Release -v quiet -nologo
-tests/c-api/run.sh "$prefix" "$demo" "${weights[@]}"
+demo_clm=src/XlmEdge.Cli/bin/Release/net10.0/models/demo-tiny-clm-enfr.gguf
+[[ -f $demo && -f $demo_clm ]] || dotnet build src/XlmEdge.Cli -c Release -v quiet -nologo
+tests/c-api/run.sh "$prefix" "$demo" "$demo_clm" "${weights[@]}"
 
 step "NuGet packages into a local feed"
 feed=$work/feed

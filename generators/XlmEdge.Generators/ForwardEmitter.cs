@@ -6,10 +6,11 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace XlmEdge.Generators;
 
 /// <summary>
-/// Writes the C# for the presets: one unrolled forward class per preset, the public
-/// <c>XlmPresets</c> catalogue and the <c>GeneratedForwards</c> factory. What a block computes is
-/// not written here: every generated block calls <c>XlmEncoder.RunBlock</c>, the one definition the
-/// generic path uses too, with the preset's geometry as constants.
+/// Writes the C# for the presets: one forward class per preset, generic over the SIMD width and the
+/// weight dtype, its blocks written out as the model's equations with the preset's shapes as constants
+/// and the panel kernels called directly; the public <c>XlmPresets</c> catalogue; and the
+/// <c>GeneratedForwards</c> factory, which instantiates a forward once at load for the machine's width
+/// and the file's dtype. The generic path (<c>XlmEncoder.RunBlock</c>) runs every other geometry.
 /// </summary>
 internal static class ForwardEmitter
 {
@@ -20,6 +21,20 @@ internal static class ForwardEmitter
 
     public static string ForwardHintName(ModelPreset p) => $"{GeneratedNamespace}.{p.ClassName}Forward.g.cs";
 
+    /// <summary>
+    /// The instantiations of every forward: <c>GeneratedKernels</c> member, SIMD width type, its vector type,
+    /// weight type. The width and dtype are type arguments, so each is decided once, at load.
+    /// </summary>
+    private static readonly (string Kind, string Simd, string Vector, string Weight)[] Instantiations =
+    [
+        ("Vector512Half", "Simd512", "Vector512", "global::System.Half"),
+        ("Vector512Single", "Simd512", "Vector512", "float"),
+        ("Vector256Half", "Simd256", "Vector256", "global::System.Half"),
+        ("Vector256Single", "Simd256", "Vector256", "float"),
+        ("Vector128Half", "Simd128", "Vector128", "global::System.Half"),
+        ("Vector128Single", "Simd128", "Vector128", "float"),
+    ];
+
     public static string Forward(ModelPreset p)
     {
         var g = p.Geometry;
@@ -29,10 +44,13 @@ internal static class ForwardEmitter
             namespace {{GeneratedNamespace}};
 
             /// <summary>
-            /// The encoder blocks of <c>{{Xml(p.Name)}}</c> unrolled: one method per block, geometry as
-            /// constants (d {{g.EmbeddingDimension}}, {{g.Heads}} heads of {{g.HeadDimension}}, FFN {{g.FeedForwardDimension}}, {{g.Layers}} layers).
+            /// The encoder blocks of <c>{{Xml(p.Name)}}</c> written out: one method per block, every shape a constant
+            /// (d {{g.EmbeddingDimension}}, {{g.Heads}} heads of {{g.HeadDimension}}, FFN {{g.FeedForwardDimension}}, {{g.Layers}} layers), the panel kernels called
+            /// directly on width <typeparamref name="TS"/> with weights of <typeparamref name="TW"/>, and the residuals
+            /// added in the Linears' epilogues.
             /// </summary>
-            internal sealed class {{p.ClassName}}Forward : global::XlmEdge.Model.IEncoderBlocks
+            internal sealed class {{p.ClassName}}Forward<TS, TVec, TW> : global::XlmEdge.Model.IEncoderBlocks
+                where TS : struct, global::XlmEdge.Kernels.ISimd<TVec> where TVec : struct where TW : unmanaged
             {
                 public const int EmbeddingDimension = {{Int(g.EmbeddingDimension)}};
                 public const int Heads = {{Int(g.Heads)}};
@@ -71,14 +89,46 @@ internal static class ForwardEmitter
         for (int i = 0; i < g.Layers; i++)
             w.Append($"        Block{i}(a, tokens, lengths);\n");
         w.Append("    }\n");
+        const string K = "global::XlmEdge.Kernels.";
         for (int i = 0; i < g.Layers; i++)
         {
             w.Append($$"""
 
                     // transformer.attentions.{{i}}, layer_norm1.{{i}}, ffns.{{i}}, layer_norm2.{{i}}
-                    private void Block{{i}}(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths) =>
-                        global::XlmEdge.Model.XlmEncoder.RunBlock(a, _pool, _block{{i}}, tokens, lengths,
-                            EmbeddingDimension, Heads, HeadDimension, FeedForwardDimension, LayerNormEpsilon);
+                    private void Block{{i}}(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths)
+                    {
+                        var b = _block{{i}};
+                        var x = global::System.MemoryExtensions.AsSpan(a.X, 0, tokens * EmbeddingDimension);
+                        var y = global::System.MemoryExtensions.AsSpan(a.Y, 0, tokens * EmbeddingDimension);
+                        var q = global::System.MemoryExtensions.AsSpan(a.Q, 0, tokens * EmbeddingDimension);
+                        var k = global::System.MemoryExtensions.AsSpan(a.K, 0, tokens * EmbeddingDimension);
+                        var v = global::System.MemoryExtensions.AsSpan(a.V, 0, tokens * EmbeddingDimension);
+                        var attention = global::System.MemoryExtensions.AsSpan(a.Attention, 0, tokens * EmbeddingDimension);
+                        var ffn = global::System.MemoryExtensions.AsSpan(a.FeedForward, 0, tokens * FeedForwardDimension);
+
+                        // q = x Wq^T + bq, k = x Wk^T + bk, v = x Wv^T + bv
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Query.Values<TW>(), EmbeddingDimension, b.QueryBias.Span, default, q, {{K}}Activation.None);
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Key.Values<TW>(), EmbeddingDimension, b.KeyBias.Span, default, k, {{K}}Activation.None);
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Value.Values<TW>(), EmbeddingDimension, b.ValueBias.Span, default, v, {{K}}Activation.None);
+
+                        // attention = softmax(q k^T / sqrt(HeadDimension)) v per head, never across sentences
+                        int start = 0;
+                        foreach (int n in lengths)
+                        {
+                            int from = start * EmbeddingDimension, length = n * EmbeddingDimension;
+                            {{K}}Attention.SelfAttention<TS, TVec>(_pool, q.Slice(from, length), k.Slice(from, length), v.Slice(from, length), n, Heads, HeadDimension, attention.Slice(from, length));
+                            start += n;
+                        }
+
+                        // y = LN1(attention Wo^T + bo + x), the residual added in the Linear's epilogue
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, attention, tokens, EmbeddingDimension, b.Output.Values<TW>(), EmbeddingDimension, b.OutputBias.Span, x, y, {{K}}Activation.None);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(y, default, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
+
+                        // x = LN2(GELU(y W1^T + b1) W2^T + b2 + y)
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, y, tokens, EmbeddingDimension, b.FeedForward1.Values<TW>(), FeedForwardDimension, b.FeedForward1Bias.Span, default, ffn, {{K}}Activation.Gelu);
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, ffn, tokens, FeedForwardDimension, b.FeedForward2.Values<TW>(), EmbeddingDimension, b.FeedForward2Bias.Span, y, x, {{K}}Activation.None);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(x, default, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
+                    }
 
                 """);
         }
@@ -152,6 +202,7 @@ internal static class ForwardEmitter
                     public static bool TryCreate(global::XlmEdge.XlmConfig config, global::XlmEdge.Model.XlmWeights weights, global::XlmEdge.Kernels.WorkerPool pool,
                         [global::System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out global::XlmEdge.Model.IEncoderBlocks? forward)
                     {
+                        var kernels = global::XlmEdge.Model.GeneratedKernelsChoice.For(weights, global::XlmEdge.Kernels.CpuFeatures.Selected);
 
             """);
         foreach (var p in withForward)
@@ -159,8 +210,16 @@ internal static class ForwardEmitter
             w.Append($$"""
                             if (global::XlmEdge.XlmPresets.{{p.ClassName}}.Matches(config))
                             {
-                                forward = new {{p.ClassName}}Forward(weights, pool);
-                                return true;
+                                forward = kernels switch
+                                {
+
+                """);
+            foreach (var (kind, simd, vector, weight) in Instantiations)
+                w.Append($"                    global::XlmEdge.Model.GeneratedKernels.{kind} => new {p.ClassName}Forward<global::XlmEdge.Kernels.{simd}, global::System.Runtime.Intrinsics.{vector}<float>, {weight}>(weights, pool),\n");
+            w.Append("""
+                                    _ => null,
+                                };
+                                return forward is not null;
                             }
 
                 """);

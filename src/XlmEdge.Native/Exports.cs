@@ -71,15 +71,15 @@ internal static unsafe class Exports
     });
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_model_default_params", CallConvs = [typeof(CallConvCdecl)])]
-    private static ModelParams DefaultParams() => new() { Size = (uint)sizeof(ModelParams) };
+    private static ModelParams DefaultParams() => ModelParams.Defaults;
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_open_with_params", CallConvs = [typeof(CallConvCdecl)])]
     private static int OpenWithParams(byte* path, ModelParams* parameters, IntPtr* outModel) =>
-        Guard(() => Open(path, parameters == null ? new ModelParams { Size = (uint)sizeof(ModelParams) } : Read(parameters), outModel));
+        Guard(() => Open(path, parameters == null ? ModelParams.Defaults : Read(parameters, "params", "xlmedge_model_default_params()"), outModel));
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_open", CallConvs = [typeof(CallConvCdecl)])]
     private static int OpenThreads(byte* path, int threads, IntPtr* outModel) =>
-        Guard(() => Open(path, new ModelParams { Size = (uint)sizeof(ModelParams), Threads = threads }, outModel));
+        Guard(() => Open(path, ModelParams.Defaults with { Threads = threads }, outModel));
 
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_close", CallConvs = [typeof(CallConvCdecl)])]
     private static int Close(IntPtr model) => Guard(() =>
@@ -186,6 +186,92 @@ internal static unsafe class Exports
         *outId = m.Model.Tokenizer.LanguageIdOf(Text(lang, "lang"));
     });
 
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_generate_default_params", CallConvs = [typeof(CallConvCdecl)])]
+    private static GenerateParams DefaultGenerateParams() => GenerateParams.Defaults;
+
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_generate", CallConvs = [typeof(CallConvCdecl)])]
+    private static int Generate(IntPtr model, byte* prompt, byte* lang, GenerateParams* parameters, int* outIds, int capacity, int* outCount, byte** outText) => Guard(() =>
+    {
+        if (outCount == null)
+            throw new ArgumentNullException("out_count");
+        *outCount = 0;
+        if (outText != null)
+            *outText = null;
+        var m = Handles.Get(model);
+        string text = Text(prompt, "prompt"), language = Text(lang, "lang");
+        var (maxTokens, sampling) = Sampling(parameters);
+        // Checked before any work: the new ids are only known once they are made.
+        if (capacity < 0)
+            throw new ArgumentException($"capacity is {capacity}");
+        if (capacity < maxTokens)
+            throw new ArgumentException($"capacity is {capacity}; out_ids needs room for max_tokens ({maxTokens}) ids");
+        NotNull(outIds, "out_ids");
+        var result = m.Model.Generate(text, language, maxTokens, sampling);
+        for (int i = 0; i < result.GeneratedIds.Count; i++)
+            outIds[i] = result.GeneratedIds[i];
+        *outCount = result.GeneratedIds.Count;
+        if (outText != null)
+            *outText = NativeUtf8(result.Text);
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_generate_json", CallConvs = [typeof(CallConvCdecl)])]
+    private static int GenerateJson(IntPtr model, byte* prompt, byte* lang, GenerateParams* parameters, byte** outJson) => Guard(() =>
+    {
+        if (outJson == null)
+            throw new ArgumentNullException("out_json");
+        *outJson = null;
+        var m = Handles.Get(model);
+        string text = Text(prompt, "prompt"), language = Text(lang, "lang");
+        var (maxTokens, sampling) = Sampling(parameters);
+        *outJson = NativeUtf8(m.Model.Generate(text, language, maxTokens, sampling).ToJson());
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_score", CallConvs = [typeof(CallConvCdecl)])]
+    private static int Score(IntPtr model, byte* text, byte* lang, double* outLogLikelihood, double* outPerplexity,
+        double* outTokenLogProbs, int capacity, int* outCount) => Guard(() =>
+    {
+        if (outCount == null)
+            throw new ArgumentNullException("out_count");
+        *outCount = 0;
+        NotNull(outLogLikelihood, "out_log_likelihood");
+        NotNull(outPerplexity, "out_perplexity");
+        if (capacity < 0)
+            throw new ArgumentException($"capacity is {capacity}");
+        var m = Handles.Get(model);
+        var result = m.Model.Score(Text(text, "text"), Text(lang, "lang"));
+        var logProbs = result.TokenLogProbabilities;
+        *outCount = logProbs.Count;
+        *outLogLikelihood = result.LogLikelihood;
+        *outPerplexity = result.Perplexity;
+        // NULL with capacity 0 asks for the totals only.
+        if (outTokenLogProbs == null && capacity == 0)
+            return;
+        CheckFits(logProbs.Count, outTokenLogProbs, capacity, "log probabilities");
+        for (int i = 0; i < logProbs.Count; i++)
+            outTokenLogProbs[i] = logProbs[i];
+    });
+
+    [UnmanagedCallersOnly(EntryPoint = "xlmedge_score_json", CallConvs = [typeof(CallConvCdecl)])]
+    private static int ScoreJson(IntPtr model, byte* text, byte* lang, byte** outJson) => Guard(() =>
+    {
+        if (outJson == null)
+            throw new ArgumentNullException("out_json");
+        *outJson = null;
+        var m = Handles.Get(model);
+        *outJson = NativeUtf8(m.Model.Score(Text(text, "text"), Text(lang, "lang")).ToJson());
+    });
+
+    /// <summary>max_tokens and the sampler from the caller's params (NULL: the defaults), checked before any work.</summary>
+    private static (int MaxTokens, SamplingOptions Sampling) Sampling(GenerateParams* parameters)
+    {
+        var p = parameters == null ? GenerateParams.Defaults : Read(parameters, "params", "xlmedge_generate_default_params()");
+        if (p.MaxTokens < 1)
+            throw new ArgumentException($"max_tokens is {p.MaxTokens}; it must be at least 1");
+        var sampling = new SamplingOptions { Temperature = p.Temperature, TopK = p.TopK, TopP = p.TopP, Seed = p.Seed };
+        sampling.Validate();
+        return (p.MaxTokens, sampling);
+    }
+
     [UnmanagedCallersOnly(EntryPoint = "xlmedge_free", CallConvs = [typeof(CallConvCdecl)])]
     private static void Free(void* p) => NativeMemory.Free(p);
 
@@ -205,15 +291,18 @@ internal static unsafe class Exports
         *outModel = Handles.Add(new NativeModel(XlmModel.Load(file, options)));
     }
 
-    /// <summary>Reads the caller's params: only the fields its header had (its <c>size</c>), defaults for the rest.</summary>
-    private static ModelParams Read(ModelParams* parameters)
+    /// <summary>
+    /// Reads a caller's versioned struct (its first field is its <c>size</c>): only the fields its header
+    /// had, this library's defaults (<see cref="IVersioned{T}.Defaults"/>) for the rest.
+    /// </summary>
+    private static T Read<T>(T* parameters, string name, string defaults) where T : unmanaged, IVersioned<T>
     {
-        uint size = parameters->Size;
+        uint size = *(uint*)parameters;
         if (size < sizeof(uint) || size > 4096)
-            throw new ArgumentException($"params->size is {size}; start from xlmedge_model_default_params()");
-        var result = new ModelParams { Size = (uint)sizeof(ModelParams) };
-        Buffer.MemoryCopy(parameters, &result, sizeof(ModelParams), Math.Min(size, (uint)sizeof(ModelParams)));
-        result.Size = (uint)sizeof(ModelParams);
+            throw new ArgumentException($"{name}->size is {size}; start from {defaults}");
+        var result = T.Defaults;
+        Buffer.MemoryCopy(parameters, &result, sizeof(T), Math.Min(size, (uint)sizeof(T)));
+        *(uint*)&result = (uint)sizeof(T);
         return result;
     }
 
@@ -356,13 +445,42 @@ internal static unsafe class Exports
 
     private sealed class BufferTooSmallException(string message) : Exception(message);
 
+    /// <summary>A C struct whose first field is its size in the caller's header, with this library's defaults.</summary>
+    private interface IVersioned<T> where T : unmanaged
+    {
+        static abstract T Defaults { get; }
+    }
+
     [StructLayout(LayoutKind.Sequential)]
-    private struct ModelParams
+    private struct ModelParams : IVersioned<ModelParams>
     {
         public uint Size;
         public int Threads;
         public int Backend;
         public int WeightType;
+
+        public static ModelParams Defaults => new() { Size = (uint)sizeof(ModelParams) };
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct GenerateParams : IVersioned<GenerateParams>
+    {
+        public uint Size;
+        public int MaxTokens;
+        public float Temperature;
+        public int TopK;
+        public float TopP;
+        public ulong Seed;
+
+        public static GenerateParams Defaults => new()
+        {
+            Size = (uint)sizeof(GenerateParams),
+            MaxTokens = 32,
+            Temperature = SamplingOptions.Greedy.Temperature,
+            TopK = SamplingOptions.Greedy.TopK,
+            TopP = SamplingOptions.Greedy.TopP,
+            Seed = SamplingOptions.Greedy.Seed,
+        };
     }
 
     [StructLayout(LayoutKind.Sequential)]

@@ -45,6 +45,15 @@ internal sealed record BenchCase(string Name, CaseKind Kind, int Tokens, int Bat
         return cases;
     }
 
+    /// <summary>Fill-mask cases of the given (tokens, batch) shapes, one timed call each: for checks, not timings.</summary>
+    public static IReadOnlyList<BenchCase> FillMaskChecks(int vocabSize, int seed, params (int Tokens, int Batch)[] shapes)
+    {
+        var rng = new Random(seed);
+        return shapes.Select(s => new BenchCase(
+            s.Batch == 1 ? $"fill-mask T={s.Tokens}" : $"fill-mask T={s.Tokens} batch {s.Batch}", CaseKind.FillMask, s.Tokens, s.Batch, s.Tokens / 2,
+            Enumerable.Range(0, s.Batch).Select(_ => RandomSequence(rng, s.Tokens, vocabSize)).ToArray(), 0, 1)).ToList();
+    }
+
     private static BenchCase Make(string name, CaseKind kind, int[][] ids, int workTokens, double scale)
     {
         var (warmup, iterations) = workTokens switch

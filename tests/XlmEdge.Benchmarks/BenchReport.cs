@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using XlmEdge.Kernels;
 
 namespace XlmEdge.Benchmarks;
 
@@ -11,7 +12,7 @@ internal sealed record ColdStart(string Engine, string What, double[] WallMs, lo
 internal sealed record DiskSize(string Engine, string ModelFile, long ModelBytes, string Runtime, long RuntimeBytes);
 
 /// <summary>What torch_bench.py info reports about the PyTorch install.</summary>
-internal sealed record TorchInfo(string Version, string Blas, double SgemmGflops, long PackageBytes, long MappedLibraryBytes, string Config);
+internal sealed record TorchInfo(string Version, string Blas, long PackageBytes, long MappedLibraryBytes, string Config);
 
 /// <summary>Everything one run measured, rendered as the markdown tables of docs/benchmarks.md and as JSON.</summary>
 internal sealed class BenchReport
@@ -23,12 +24,18 @@ internal sealed class BenchReport
     public required int Threads { get; init; }
     public required string OrtVersion { get; init; }
     public required TorchInfo? Torch { get; init; }
+    /// <summary>This machine's FMA peak per width, measured in the run (<see cref="FmaPeak"/>).</summary>
+    public required IReadOnlyList<FmaRate> Fma { get; init; }
+    /// <summary>The SIMD path XlmEdge runs (the process's, as the runtime decides it; XLMEDGE_SIMD forces one).</summary>
+    public required SimdPath XlmEdgePath { get; init; }
     public required double BandwidthSingleGBps { get; init; }
     public required double BandwidthAllGBps { get; init; }
     public required ModelGeometry Geometry { get; init; }
     public required IReadOnlyList<BenchCase> Cases { get; init; }
     public required IReadOnlyDictionary<string, EngineResult> Engines { get; init; }
     public required IReadOnlyList<ColdStart> ColdStarts { get; init; }
+    public required IReadOnlyList<ArtefactResult> Artefacts { get; init; }
+    public required IReadOnlyList<ForwardTiming> Forwards { get; init; }
     public required IReadOnlyList<DiskSize> Sizes { get; init; }
     public required IReadOnlyList<Agreement> Agreements { get; init; }
 
@@ -50,17 +57,20 @@ internal sealed class BenchReport
     public double? P90Ms(string engine, BenchCase c) =>
         Engines.TryGetValue(engine, out var e) && e.Find(c.Name) is { TimesMs.Length: > 0 } r ? Stats.P90(r.TimesMs) : null;
 
+    /// <summary>The measured FMA peak of the width XlmEdge runs, on all the run's threads (null on the scalar path).</summary>
+    public FmaRate? XlmEdgeFma => Fma.FirstOrDefault(r => r.Path == XlmEdgePath);
+
     /// <summary>
-    /// The compute floor of a case in ms: the larger of FLOPs / sgemm peak (OpenBLAS on this machine,
-    /// same thread count) and weight bytes / read bandwidth (all threads). No implementation that
-    /// reads its fp16 weights once and computes at BLAS speed can be faster. NaN (shown as "-") when
-    /// the sgemm peak is unknown (the PyTorch engine was left out): a memory-only floor would mislead.
+    /// The floor of a case in ms: the larger of FLOPs / the FMA peak of XlmEdge's width on all threads
+    /// (measured in this run) and weight bytes / read bandwidth (all threads). No implementation on this
+    /// machine that computes at that width and reads its fp16 weights once can be faster. NaN (shown
+    /// as "-") on the scalar path, which has no FMA peak to measure.
     /// </summary>
     public double FloorMs(BenchCase c)
     {
-        if (Torch is null)
+        if (XlmEdgeFma is not { } fma)
             return double.NaN;
-        var compute = Geometry.Flops(c) / (Torch.SgemmGflops * 1e9);
+        var compute = Geometry.Flops(c) / (fma.AllThreadsGflops * 1e9);
         var memory = Geometry.WeightBytes(c) / (BandwidthAllGBps * 1e9);
         return Math.Max(compute, memory) * 1e3;
     }
@@ -82,7 +92,7 @@ internal sealed class BenchReport
             md.AppendLine($"| {c.Name} | {Cell("xlmedge", c)} | {Cell(OrtFor(c), c)} | {Ratio(ort, ours)} | {Cell("pytorch", c)} | {Ratio(torch, ours)} | {F(floor)} | {Ratio(ours, floor)} |");
         }
         md.AppendLine();
-        md.AppendLine("Encoder rows: XlmEdge `EncodeIds` vs the encoder-only ONNX export vs the reference forward pass without its output layer; fill-mask rows: XlmEdge `FillMaskIds` (logits at the mask only) vs the full export (logits at every position, as exported) and `XLMReference.forward`, each followed by top-5 at the mask.");
+        md.AppendLine("Encoder rows: XlmEdge `EncodeIds` vs the encoder-only ONNX export vs the PyTorch peer's encoder (`XlmTorch.encode`); fill-mask rows: XlmEdge `FillMaskIds` (logits at the mask only) vs the full export (logits at every position, as exported) and `XlmTorch.logits`, each followed by top-5 at the mask.");
         md.AppendLine();
 
         md.AppendLine("| engine | load in process (ms) | cold start, median (ms) | peak RSS, cold start (MB) | peak RSS, whole sweep (MB) | model file (MB) | runtime on disk (MB) |");
@@ -104,6 +114,9 @@ internal sealed class BenchReport
             md.AppendLine($"- on disk, {DisplayName(size.Engine)}: model `{size.ModelFile}`; runtime {size.Runtime}");
         md.AppendLine();
 
+        AppendArtefacts(md);
+        AppendForwards(md);
+
         md.AppendLine($"Correctness against ONNX Runtime on the same inputs (tolerance {Correctness.Tolerance:0e0}):");
         md.AppendLine();
         md.AppendLine("| engine | top-1 id at the mask agrees | max abs logit diff | max abs hidden-state diff | verdict |");
@@ -120,46 +133,98 @@ internal sealed class BenchReport
         md.AppendLine($"- load average (1/5/15 min) before the run: {Machine.LoadAverage}; after: {LoadAfter}");
         md.AppendLine($"- {Machine.DotNet}; ONNX Runtime {OrtVersion}");
         if (Torch is { } t)
-            md.AppendLine($"- PyTorch {t.Version}, BLAS: {t.Blas}; OpenBLAS sgemm (2048^3, {Threads} threads, the better of torch.mm and numpy.matmul): {t.SgemmGflops:F0} GFLOP/s");
+            md.AppendLine($"- PyTorch {t.Version}, BLAS: {t.Blas}");
+        if (Engines.TryGetValue("xlmedge", out var xlmedge))
+            md.AppendLine($"- XlmEdge, as its engine process reported it: {xlmedge.Runtime}");
+        md.AppendLine($"- FMA peak (12 independent FMA chains per thread, registers only, best of 5): " +
+            string.Join("; ", Fma.Select(r => $"{CpuFeatures.Name(r.Path)} {r.OneCoreGflops:F0} GFLOP/s on one core, {r.AllThreadsGflops:F0} on {r.Threads} threads")));
         md.AppendLine($"- memory read bandwidth: {BandwidthSingleGBps:F1} GB/s on 1 thread, {BandwidthAllGBps:F1} GB/s on {Threads}");
         md.AppendLine($"- model: vocab {Geometry.VocabSize}, d {Geometry.EmbeddingSize}, {Geometry.Layers} layers, {Geometry.Heads} heads; {Geometry.EncoderLinearParameters / 1e6:F1} M block weights");
         return md.ToString();
     }
 
-    /// <summary>The targets of issue 5, each with the measured figure and whether it is met.</summary>
+    /// <summary>The artefacts users run, per call on the same text, beside the library in process.</summary>
+    private void AppendArtefacts(StringBuilder md)
+    {
+        if (Artefacts.Count == 0)
+            return;
+        var library = Artefacts.FirstOrDefault(a => a.Name == "library" && a.Succeeded);
+        var calls = Artefacts.Where(a => a.Succeeded).Select(a => a.RoundTripMs.Length).DefaultIfEmpty(0).Max();
+        md.AppendLine($"The artefacts users run: fill-mask on \"{BenchmarkRun.ArtefactText}\" (T = 21 with <s> and </s>; text in, top 5 out), " +
+            $"up to {calls} calls each after 3 s of warm-up (an artefact stops after 60 s of calls), one call at a time round robin, {Threads} threads. Round trip: from writing the request line to reading the answer line.");
+        md.AppendLine();
+        md.AppendLine("| artefact | calls | round trip, median / p90 (ms) | inside the call, median (ms) | / library |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var a in Artefacts)
+        {
+            if (!a.Succeeded)
+            {
+                md.AppendLine($"| {a.What} | - | failed: {a.Error} | - | - |");
+                continue;
+            }
+            var median = Stats.Median(a.RoundTripMs);
+            var inside = a.InsideMs.Length > 0 ? F(Stats.Median(a.InsideMs)) : "-";
+            var ratio = library is null ? "-" : (median / Stats.Median(library.RoundTripMs)).ToString("F2", CultureInfo.InvariantCulture) + "x";
+            md.AppendLine($"| {a.What} | {a.RoundTripMs.Length} | {F(median)} / {F(Stats.P90(a.RoundTripMs))} | {inside} | {ratio} |");
+        }
+        md.AppendLine();
+    }
+
+    /// <summary>The generated forward against the generic loop, in-process A/B, per model file and T.</summary>
+    private void AppendForwards(StringBuilder md)
+    {
+        if (Forwards.Count == 0)
+            return;
+        md.AppendLine($"Generated against generic forward: the encoder (`EncodeIds`), the model file loaded twice in one process, calls alternating, {Threads} threads; ms, median / p90.");
+        md.AppendLine();
+        md.AppendLine("| model | forward | T | generated | generic | generic / generated |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+        foreach (var f in Forwards)
+            md.AppendLine($"| {f.Model} | {f.Forward} | {f.Tokens} | {F(Stats.Median(f.GeneratedMs))} / {F(Stats.P90(f.GeneratedMs))} | {F(Stats.Median(f.GenericMs))} / {F(Stats.P90(f.GenericMs))} | {f.Speedup.ToString("F2", CultureInfo.InvariantCulture)}x |");
+        md.AppendLine();
+    }
+
+    /// <summary>The targets of issue 11, each with the measured figure and whether it is met.</summary>
     private void AppendTargets(StringBuilder md)
     {
         var fill = Cases.Where(c => c.Kind == CaseKind.FillMask).ToList();
         var encode = Cases.Where(c => c.Kind == CaseKind.Encode).ToList();
-        var t16 = fill.FirstOrDefault(c => c.Tokens == 16 && c.Batch == 1);
-        if (t16 is null || MedianMs("xlmedge", t16) is not { } ours16)
+        if (!Engines.ContainsKey("xlmedge"))
             return;
 
-        double? MinRatio(IEnumerable<BenchCase> cases) =>
-            cases.Select(c => MedianMs(OrtFor(c), c) is { } p && MedianMs("xlmedge", c) is { } o ? p / o : (double?)null)
-                .Where(r => r is not null).Min();
-        string Worst(IEnumerable<BenchCase> cases) =>
-            cases.MinBy(c => MedianMs(OrtFor(c), c) is { } p && MedianMs("xlmedge", c) is { } o ? p / o : double.MaxValue)?.Name ?? "-";
+        double? Ratio(BenchCase c) => MedianMs(OrtFor(c), c) is { } p && MedianMs("xlmedge", c) is { } o ? p / o : null;
+        string Worst(IEnumerable<BenchCase> cases, Func<BenchCase, double?> ratio) =>
+            cases.Where(c => ratio(c) is not null).MinBy(c => ratio(c)!.Value) is { } w ? $"{ratio(w):F2}x at {w.Name}" : "-";
 
-        md.AppendLine("Targets of issue 5:");
+        md.AppendLine("Targets of issue 11:");
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
         md.AppendLine("| --- | --- | --- |");
-        if (MedianMs("ort", t16) is { } ort16)
-            Row(md, "fill-mask at T = 16, batch 1: at least 2x faster than ONNX Runtime", $"{ort16 / ours16:F2}x ({F(ours16)} vs {F(ort16)} ms)", ort16 / ours16 >= 2);
-        if (MinRatio(fill) is { } fillRatio)
-            Row(md, "fill-mask: faster than ONNX Runtime at every T (and batch 8)", $"slowest ratio {fillRatio:F2}x ({Worst(fill)})", fillRatio > 1);
-        if (MinRatio(encode) is { } encodeRatio)
-            Row(md, "encoder alone: at least as fast as the encoder-only export at every T", $"slowest ratio {encodeRatio:F2}x ({Worst(encode)})", encodeRatio >= 1);
-        if (Torch is not null)
-            Row(md, "fill-mask at T = 16: within 1.5x of the compute floor", $"{ours16 / FloorMs(t16):F2}x ({F(ours16)} vs {F(FloorMs(t16))} ms)", ours16 / FloorMs(t16) <= 1.5);
+        if (encode.Select(Ratio).Where(r => r is not null).Min() is { } encodeRatio)
+            Row(md, "encoder at least as fast as ONNX Runtime's encoder-only export at every T from 8 to 512", $"slowest {Worst(encode, Ratio)}", encodeRatio >= 1);
+        if (fill.Select(Ratio).Where(r => r is not null).Min() is { } fillRatio)
+            Row(md, "fill-mask at least 1.5x ONNX Runtime's full export at every T and at batch 8", $"slowest {Worst(fill, Ratio)}", fillRatio >= 1.5);
+        var floorCases = encode.Where(c => c.Tokens >= 16).ToList();
+        double? OfFloor(BenchCase c) => MedianMs("xlmedge", c) is { } o && FloorMs(c) is var f && !double.IsNaN(f) ? o / f : null;
+        if (floorCases.Select(OfFloor).Where(r => r is not null).Max() is { } floorRatio)
+        {
+            var worst = floorCases.MaxBy(c => OfFloor(c) ?? 0)!;
+            Row(md, "encoder within 1.5x of the floor at T >= 16", $"farthest {floorRatio:F2}x at {worst.Name} ({F(MedianMs("xlmedge", worst)!.Value)} vs {F(FloorMs(worst))} ms)", floorRatio <= 1.5);
+        }
+        if (Forwards.Count > 0)
+        {
+            var speedups = Forwards.Where(f => f.Tokens is 8 or 16 or 128).ToList();
+            Row(md, "generated forward faster than the generic one (T = 8, 16, 128)",
+                string.Join("; ", speedups.GroupBy(f => f.Model).Select(g => $"{g.Key}: {string.Join(", ", g.Select(f => $"{f.Speedup:F2}x at T = {f.Tokens}"))}")),
+                speedups.All(f => f.Speedup > 1));
+        }
         var cold = ColdStarts.FirstOrDefault(c => c.Engine == "xlmedge");
         var sweepPeak = Engines.TryGetValue("xlmedge", out var e) ? e.PeakRssKb : -1;
         var peak = Math.Max(sweepPeak, cold?.PeakRssKb ?? -1);
         if (peak > 0)
-            Row(md, "peak RSS under 400 MB", $"{peak * 1024 / 1e6:F0} MB (whole sweep up to T = 512: {Mb(sweepPeak * 1024)} MB; one CLI fill-mask: {Mb(cold?.PeakRssKb * 1024)} MB)", peak * 1024 < 400e6);
+            Row(md, "peak RSS no worse than before issue 11 (393 MB)", $"{peak * 1024 / 1e6:F0} MB (whole sweep up to T = 512: {Mb(sweepPeak * 1024)} MB; one CLI fill-mask: {Mb(cold?.PeakRssKb * 1024)} MB)", peak * 1024 <= 393e6);
         if (cold is { Succeeded: true })
-            Row(md, "cold start under 150 ms (Native AOT CLI, process start to first result)", $"{F(Stats.Median(cold.WallMs))} ms", Stats.Median(cold.WallMs) < 150);
+            Row(md, "cold start no worse than before issue 11 (111-131 ms; Native AOT CLI, process start to first result)", $"{F(Stats.Median(cold.WallMs))} ms", Stats.Median(cold.WallMs) <= 131);
         md.AppendLine();
     }
 
@@ -200,11 +265,21 @@ internal sealed class BenchReport
         w.WriteString("load_average_after", LoadAfter);
         w.WriteNumber("read_bandwidth_gbps_1_thread", Math.Round(BandwidthSingleGBps, 2));
         w.WriteNumber("read_bandwidth_gbps_all_threads", Math.Round(BandwidthAllGBps, 2));
+        w.WriteString("xlmedge_simd_path", CpuFeatures.Name(XlmEdgePath));
+        w.WriteStartObject("fma_peak_gflops");
+        foreach (var r in Fma)
+        {
+            w.WriteStartObject(CpuFeatures.Name(r.Path));
+            w.WriteNumber("one_core", Math.Round(r.OneCoreGflops, 1));
+            w.WriteNumber("all_threads", Math.Round(r.AllThreadsGflops, 1));
+            w.WriteNumber("threads", r.Threads);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
         if (Torch is { } t)
         {
             w.WriteString("torch", t.Version);
             w.WriteString("torch_blas", t.Blas);
-            w.WriteNumber("sgemm_gflops", Math.Round(t.SgemmGflops, 1));
             w.WriteString("torch_config", t.Config);
         }
         w.WriteEndObject();
@@ -228,13 +303,37 @@ internal sealed class BenchReport
                 w.WriteStartObject(engine);
                 w.WriteNumber("median_ms", Math.Round(Stats.Median(r.TimesMs), 3));
                 w.WriteNumber("p90_ms", Math.Round(Stats.P90(r.TimesMs), 3));
-                w.WriteStartArray("times_ms");
-                foreach (var x in r.TimesMs)
-                    w.WriteNumberValue(Math.Round(x, 3));
-                w.WriteEndArray();
+                WriteNumbers(w, "times_ms", r.TimesMs);
                 w.WriteEndObject();
             }
             w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("forwards");
+        foreach (var f in Forwards)
+        {
+            w.WriteStartObject();
+            w.WriteString("model", f.Model);
+            w.WriteString("forward", f.Forward);
+            w.WriteNumber("tokens", f.Tokens);
+            WriteNumbers(w, "generated_ms", f.GeneratedMs);
+            WriteNumbers(w, "generic_ms", f.GenericMs);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("artefacts");
+        foreach (var a in Artefacts)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", a.Name);
+            w.WriteString("what", a.What);
+            w.WriteString("text", BenchmarkRun.ArtefactText);
+            if (a.Error is { } error)
+                w.WriteString("error", error);
+            w.WriteNumber("top1", a.Top1);
+            WriteNumbers(w, "round_trip_ms", a.RoundTripMs);
+            WriteNumbers(w, "inside_call_ms", a.InsideMs);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -270,5 +369,13 @@ internal sealed class BenchReport
         }
         w.WriteEndObject();
         w.WriteEndObject();
+    }
+
+    private static void WriteNumbers(Utf8JsonWriter w, string name, IEnumerable<double> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var x in values)
+            w.WriteNumberValue(Math.Round(x, 3));
+        w.WriteEndArray();
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using XlmEdge.Kernels;
 
 namespace XlmEdge.Benchmarks;
 
@@ -14,6 +15,9 @@ internal sealed class BenchmarkRun
     /// <summary>The sentence the cold-start runs of the XlmEdge CLI fill.</summary>
     public const string ColdStartText = "the cat sat on the <special1> and looked at the dog .";
 
+    /// <summary>The sentence every artefact fills per call: 21 ids with &lt;s&gt; and &lt;/s&gt; (the T = 21 of issue 11's figures).</summary>
+    public const string ArtefactText = "in the morning the old man walked slowly to the <special1> and bought fresh bread for us .";
+
     private readonly BenchOptions _options;
     private readonly TextWriter _log;
     private readonly int _threads;
@@ -26,7 +30,7 @@ internal sealed class BenchmarkRun
         _log = log;
         _threads = options.Int("threads", Environment.ProcessorCount);
         _outDir = Path.GetFullPath(options.Get("out") ?? "bench-out");
-        _python = options.Get("python") ?? "/usr/bin/python3";
+        _python = options.Get("python") ?? PythonScripts.SystemPython;
     }
 
     public int Run()
@@ -49,7 +53,7 @@ internal sealed class BenchmarkRun
             _log.WriteLine($"{engine}:");
             var prefix = Path.Combine(_outDir, engine);
             var run = engine == "pytorch"
-                ? ChildProcess.Run(_python, [TorchScript, "sweep", "--ref", Reference, "--ckpt", checkpoint, "--cases", casesPath, "--threads", Inv(_threads), "--out", prefix], TorchEnvironment)
+                ? ChildProcess.Run(_python, [TorchScript, "sweep", "--ckpt", checkpoint, "--cases", casesPath, "--threads", Inv(_threads), "--out", prefix], TorchEnvironment)
                 : RunSelf(["engine", engine, "--model", ModelFor(engine), "--checkpoint", checkpoint, "--cases", casesPath, "--threads", Inv(_threads), "--out", prefix]);
             if (run.ExitCode != 0)
             {
@@ -65,25 +69,52 @@ internal sealed class BenchmarkRun
 
         var coldStarts = _options.Flag("no-cold-start") ? [] : MeasureColdStarts(engines, checkpoint, cases);
         failures.AddRange(coldStarts.Where(c => !c.Succeeded).Select(c => $"{c.Engine} cold start failed"));
+        var forwards = new List<ForwardTiming>();
+        if (engines.Contains("xlmedge"))
+        {
+            _log.WriteLine("generated against generic forward (encoder), interleaved in one process:");
+            foreach (var gguf in new[] { _options.Require("gguf"), _options.Get("tiny-gguf") }.OfType<string>())
+            {
+                var timings = ForwardComparison.Measure(gguf, _threads, "8,16,128", _options.Double("iterations", 1.0), _outDir, _log);
+                if (timings.Count == 0)
+                    failures.Add($"the forward comparison on {Path.GetFileName(gguf)} failed");
+                forwards.AddRange(timings);
+            }
+        }
+        var artefacts = engines.Contains("xlmedge") ? MeasureArtefacts() : [];
+        failures.AddRange(artefacts.Where(a => !a.Succeeded).Select(a => $"artefact {a.Name}: {a.Error}"));
+        if (artefacts.Where(a => a.Succeeded).Select(a => a.Top1).Distinct().Count() > 1)
+            failures.Add("the artefacts disagree on the top-1 id");
         var torch = engines.Contains("pytorch") ? ReadTorchInfo() : null;
-        _log.WriteLine("measuring memory read bandwidth");
+        _log.WriteLine("measuring the FMA peak per width and the memory read bandwidth");
         var report = new BenchReport
         {
             Machine = machine,
             Threads = _threads,
             OrtVersion = OrtEnv.Instance().GetVersionString(),
             Torch = torch,
+            Fma = FmaPeak.Measure(_threads),
+            XlmEdgePath = CpuFeatures.Selected,
             BandwidthSingleGBps = MachineProbe.ReadBandwidthGBps(1),
             BandwidthAllGBps = MachineProbe.ReadBandwidthGBps(_threads),
             Geometry = geometry,
             Cases = cases,
             Engines = results,
             ColdStarts = coldStarts,
+            Artefacts = artefacts,
+            Forwards = forwards,
             Sizes = MeasureSizes(engines, checkpoint, torch),
             Agreements = agreements,
             LoadAfter = MachineProbe.LoadAverage(),
         };
         return Publish(report, failures);
+    }
+
+    /// <summary>The artefact timings alone (mode <c>artefacts</c>, same options as a run): for looking into one artefact's cost.</summary>
+    public int RunArtefacts()
+    {
+        var results = MeasureArtefacts();
+        return results.All(r => r.Succeeded) && results.Select(r => r.Top1).Distinct().Count() == 1 ? 0 : 1;
     }
 
     private int Publish(BenchReport report, List<string> failures)
@@ -107,9 +138,7 @@ internal sealed class BenchmarkRun
         _ => throw new UsageException($"unknown engine '{engine}' (xlmedge, ort, ort-encoder, pytorch)"),
     };
 
-    private string Reference => _options.Require("reference");
-
-    private static string TorchScript => Path.Combine(AppContext.BaseDirectory, "torch_bench.py");
+    private static string TorchScript => PythonScripts.PathOf("torch_bench.py");
 
     /// <summary>
     /// torch runs its own kernels on OpenMP threads and calls OpenBLAS, which has its own pthreads:
@@ -136,9 +165,33 @@ internal sealed class BenchmarkRun
             list.Add(ColdStartOf("ort", "a .NET process that creates the session (full export) and runs fill-mask once at T = 16", repeats,
                 () => RunSelf(["ort-cold", "--model", _options.Require("onnx"), "--checkpoint", checkpoint, "--threads", Inv(_threads), "--ids", ids], measureMemory: true)));
         if (engines.Contains("pytorch"))
-            list.Add(ColdStartOf("pytorch", "`python3 torch_bench.py cold`: import torch, XLMReference.from_pretrained, fill-mask once at T = 16", repeats,
-                () => ChildProcess.Run(_python, [TorchScript, "cold", "--ref", Reference, "--ckpt", checkpoint, "--threads", Inv(_threads), "--ids", ids], TorchEnvironment, measureMemory: true)));
+            list.Add(ColdStartOf("pytorch", "`python3 torch_bench.py cold`: import torch, load the checkpoint (xlm_torch.XlmTorch), fill-mask once at T = 16", repeats,
+                () => ChildProcess.Run(_python, [TorchScript, "cold", "--ckpt", checkpoint, "--threads", Inv(_threads), "--ids", ids], TorchEnvironment, measureMemory: true)));
         return list;
+    }
+
+    /// <summary>
+    /// Fill-mask on <see cref="ArtefactText"/> per call through each artefact a user runs (see <see cref="Artefacts"/>):
+    /// the library in process, the Native AOT console (--xlmedge-cli), the console on the JIT (--xlmedge-cli-jit,
+    /// the built XlmEdge.Cli.dll) and libxlmedge.so through the C API (--xlmedge-c-driver).
+    /// </summary>
+    private List<ArtefactResult> MeasureArtefacts()
+    {
+        _log.WriteLine($"artefacts: fill-mask on \"{ArtefactText}\", one call at a time, round robin:");
+        var gguf = _options.Require("gguf");
+        string[] consoleArgs = ["fill-mask", "-m", gguf, "--lang", "en", "--threads", Inv(_threads)];
+        using var artefacts = new Artefacts();
+        var (self, selfArgs) = Self(["serve", "--model", gguf, "--threads", Inv(_threads), "--lang", "en"]);
+        artefacts.Add("library", "XlmModel.FillMask in a .NET process (JIT, tiered PGO)", self, selfArgs, text => text);
+        if (_options.Get("xlmedge-cli") is { } cli)
+            artefacts.Add("console-aot", "the Native AOT `xlmedge fill-mask` console, JSON lines", cli, consoleArgs, JsonLine);
+        if (_options.Get("xlmedge-cli-jit") is { } dll)
+            artefacts.Add("console-jit", "the same console on the JIT (`dotnet XlmEdge.Cli.dll fill-mask`), JSON lines", "dotnet", [dll, .. consoleArgs], JsonLine);
+        if (_options.Get("xlmedge-c-driver") is { } driver)
+            artefacts.Add("c-api", "libxlmedge.so (Native AOT) through xlmedge_fill_mask from C (native/xlmedge_bench.c)", driver, [gguf, Inv(_threads), "en"], text => text);
+        return artefacts.Measure(ArtefactText, TimeSpan.FromSeconds(3), _options.Int("artefact-calls", 41), _log);
+
+        static string JsonLine(string text) => JsonSerializer.Serialize(new Dictionary<string, string> { ["text"] = text, ["lang"] = "en" });
     }
 
     private ColdStart ColdStartOf(string engine, string what, int repeats, Func<ChildRun> run)
@@ -180,11 +233,8 @@ internal sealed class BenchmarkRun
 
     private TorchInfo? ReadTorchInfo()
     {
-        _log.WriteLine("pytorch: versions, BLAS, sgemm peak");
-        // Without the passive OpenMP wait policy: it halves OpenBLAS's own sgemm on two threads here,
-        // and the floor needs the best sgemm the machine can do.
-        var run = ChildProcess.Run(_python, [TorchScript, "info", "--ref", Reference, "--threads", Inv(_threads)],
-            new Dictionary<string, string> { ["OMP_NUM_THREADS"] = Inv(_threads), ["OPENBLAS_NUM_THREADS"] = Inv(_threads) });
+        _log.WriteLine("pytorch: versions, BLAS, install size");
+        var run = ChildProcess.Run(_python, [TorchScript, "info", "--threads", Inv(_threads)], TorchEnvironment);
         if (run.ExitCode != 0)
             return null;
         using var doc = JsonDocument.Parse(run.Stdout);
@@ -192,19 +242,25 @@ internal sealed class BenchmarkRun
         return new TorchInfo(
             r.GetProperty("torch").GetString()!,
             string.Join(", ", r.GetProperty("blas").EnumerateArray().Select(x => x.GetString())),
-            r.GetProperty("sgemm_gflops").GetDouble(),
             r.GetProperty("package_bytes").GetInt64(),
             r.GetProperty("mapped_library_bytes").GetInt64(),
             r.GetProperty("config").GetString()!);
     }
 
     /// <summary>Starts this benchmark program again as a child (apphost, or `dotnet X.dll` when launched that way).</summary>
-    public static ChildRun RunSelf(IEnumerable<string> arguments, bool measureMemory = false)
+    public static ChildRun RunSelf(IEnumerable<string> arguments, bool measureMemory = false, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var (fileName, all) = Self(arguments);
+        return ChildProcess.Run(fileName, all, environment, measureMemory);
+    }
+
+    /// <summary>The command line that starts this program again with <paramref name="arguments"/>.</summary>
+    public static (string FileName, string[] Arguments) Self(IEnumerable<string> arguments)
     {
         var host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            return ChildProcess.Run(host, [Path.Combine(AppContext.BaseDirectory, "XlmEdge.Benchmarks.dll"), .. arguments], measureMemory: measureMemory);
-        return ChildProcess.Run(host, arguments, measureMemory: measureMemory);
+        return Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? (host, [Path.Combine(AppContext.BaseDirectory, "XlmEdge.Benchmarks.dll"), .. arguments])
+            : (host, [.. arguments]);
     }
 
     private static long Size(string path) => File.Exists(path) ? new FileInfo(path).Length : -1;

@@ -12,7 +12,7 @@ internal static class EngineSweep
     /// <summary>Long enough for tiered JIT (with dynamic PGO) to finish compiling the hot methods at full optimization.</summary>
     private static readonly TimeSpan JitWarmup = TimeSpan.FromSeconds(3);
 
-    public static EngineResult Run(IBenchEngine engine, string runtime, int threads, double loadMs, IReadOnlyList<BenchCase> cases, bool warmJit, TextWriter log)
+    public static EngineResult Run(IBenchEngine engine, int threads, double loadMs, IReadOnlyList<BenchCase> cases, bool warmJit, TextWriter log)
     {
         var supported = cases.Where(c => engine.Supports(c.Kind)).ToList();
         if (warmJit)
@@ -34,7 +34,7 @@ internal static class EngineSweep
             results.Add(new CaseResult(c.Name, times, engine.Collect()));
             log.WriteLine($"  {engine.Name,-12} {c.Name,-24} median {Stats.Median(times),9:F2} ms  p90 {Stats.P90(times),9:F2} ms  (n={times.Length})");
         }
-        return new EngineResult(engine.Name, runtime, threads, loadMs, ProcessMemory.PeakResidentKb(), results);
+        return new EngineResult(engine.Name, "", threads, loadMs, ProcessMemory.PeakResidentKb(), results);
     }
 
     /// <summary>

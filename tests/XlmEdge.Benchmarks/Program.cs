@@ -6,11 +6,17 @@ namespace XlmEdge.Benchmarks;
 /// <summary>
 /// Entry point. Modes:
 ///   run (default)  the full comparison (run-benchmarks.sh passes every path)
+///   artefacts      only the per-call timings of the artefacts users run (the run's --gguf, --xlmedge-cli, ... options)
 ///   --smoke        tiny fixture model, XlmEdge against ONNX Runtime, one iteration; exit 1 on any failure
 ///   engine NAME    child: one engine's sweep over a cases file
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
 ///   tokenizer MODEL.gguf   tokenizer throughput (tokens/s, MB/s) on English and French text, one thread
 ///   kernels        Linear throughput at the enfr-1024 shapes, fp16 and fp32 weights (--threads N, --tokens 8,16,128)
+///   forward-ab     child: generated against generic forward, interleaved in one process (--model, --tokens, --out)
+///   serve          child: the library in process, fill-mask on each stdin line (the artefact timings)
+///   machine        the CPU, the SIMD path XlmEdge runs, the FMA peak per width and the read bandwidth (--threads N)
+///   generation     greedy generation on a causal model against ONNX Runtime without a cache, and the memory floor
+///                  (--gguf CLM.gguf --onnx NEXT_TOKEN.onnx [--threads 2 --prompt-tokens 16 --new-tokens 32 --runs 5 --out FILE.md])
 /// </summary>
 internal static class Program
 {
@@ -24,11 +30,18 @@ internal static class Program
             return options.Mode switch
             {
                 "run" => new BenchmarkRun(options, Console.Error).Run(),
+                "artefacts" => new BenchmarkRun(options, Console.Error).RunArtefacts(),
                 "engine" => RunEngine(options),
                 "ort-cold" => RunOrtCold(options),
                 "tokenizer" => RunTokenizer(options),
                 "kernels" => RunKernels(options),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, or --smoke)"),
+                "machine" => RunMachine(options),
+                "generation" => GenerationBench.Run(options, Console.Out),
+                "serve" => RunServe(options),
+                "forward-ab" => ForwardComparison.Run(options.Require("model"), options.Int("threads", Environment.ProcessorCount),
+                    (options.Get("tokens") ?? "8,16,128").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
+                    options.Double("iterations", 1.0), options.Require("out"), Console.Error),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, machine, generation, or --smoke)"),
             };
         }
         catch (UsageException e)
@@ -55,6 +68,40 @@ internal static class Program
         return 0;
     }
 
+    /// <summary>
+    /// Child process: the XlmEdge library in this (JIT) process, the way an application calls it: one
+    /// <see cref="XlmModel.FillMask(string, string, int)"/> per stdin line (the text; language --lang, top 5),
+    /// answering {"ms": time inside the call, "top1": id} per line.
+    /// </summary>
+    private static int RunServe(BenchOptions options)
+    {
+        using var model = XlmModel.Load(options.Require("model"), new XlmModelOptions { Threads = options.Int("threads", Environment.ProcessorCount) });
+        var language = options.Get("lang") ?? "en";
+        string? line;
+        while ((line = Console.In.ReadLine()) is not null)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var result = model.FillMask(line, language);
+            var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            Console.Out.WriteLine(FormattableString.Invariant($"{{\"ms\": {ms:F4}, \"top1\": {result.Masks[0].Candidates[0].Id}}}"));
+            Console.Out.Flush();
+        }
+        return 0;
+    }
+
+    /// <summary>What the floor of a run would be made of on this machine, without a model.</summary>
+    private static int RunMachine(BenchOptions options)
+    {
+        var threads = options.Int("threads", Environment.ProcessorCount);
+        var machine = MachineProbe.Describe();
+        Console.WriteLine($"CPU: {machine.CpuModel}, {machine.Cores} cores; load average {machine.LoadAverage}");
+        Console.WriteLine($"XlmEdge SIMD path: {Kernels.CpuFeatures.Name(Kernels.CpuFeatures.Selected)}");
+        foreach (var r in FmaPeak.Measure(threads))
+            Console.WriteLine(FormattableString.Invariant($"FMA peak, {Kernels.CpuFeatures.Name(r.Path)}: {r.OneCoreGflops:F1} GFLOP/s on one core, {r.AllThreadsGflops:F1} on {r.Threads} threads"));
+        Console.WriteLine(FormattableString.Invariant($"read bandwidth: {MachineProbe.ReadBandwidthGBps(1):F1} GB/s on one thread, {MachineProbe.ReadBandwidthGBps(threads):F1} on {threads}"));
+        return 0;
+    }
+
     /// <summary>Child process: load one engine, sweep its cases, write PREFIX.json/.rows.bin/.hidden.bin.</summary>
     private static int RunEngine(BenchOptions options)
     {
@@ -64,20 +111,25 @@ internal static class Program
         var threads = options.Int("threads", Environment.ProcessorCount);
         var cases = BenchCase.ReadJson(options.Require("cases"));
 
+        var forward = options.Get("forward") ?? "generated";
+        if (forward is not ("generated" or "generic"))
+            throw new UsageException($"--forward is generated or generic, not '{forward}'");
+
+        using var kernels = new KernelsThatRan();
         var start = Stopwatch.GetTimestamp();
         using IBenchEngine engine = name switch
         {
-            "xlmedge" => new XlmEdgeEngine(model, threads, geometry.EmbeddingSize),
+            "xlmedge" => new XlmEdgeEngine(model, threads, geometry.EmbeddingSize, generated: forward == "generated"),
             "ort" => new OrtEngine(model, encoderOnly: false, threads, geometry.VocabSize, geometry.EmbeddingSize),
             "ort-encoder" => new OrtEngine(model, encoderOnly: true, threads, geometry.VocabSize, geometry.EmbeddingSize),
             _ => throw new UsageException($"unknown engine '{name}'"),
         };
         var loadMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        var runtime = name == "xlmedge"
-            ? $"XlmEdge on {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}"
+        var result = EngineSweep.Run(engine, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
+        var runtime = engine is XlmEdgeEngine xlmedge
+            ? $"{xlmedge.Describe()}; kernels that ran: {string.Join(", ", kernels.Names)}"
             : $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}";
-        var result = EngineSweep.Run(engine, runtime, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
-        result.Write(options.Require("out"));
+        (result with { Runtime = runtime }).Write(options.Require("out"));
         return 0;
     }
 

@@ -6,7 +6,8 @@ namespace XlmEdge.Benchmarks;
 /// A check that the benchmark machinery and XlmEdge work end to end, small enough for CI: packs the
 /// tiny fixture checkpoint with xlmedge-weights into a temporary file, runs every case once on
 /// XlmEdge and on ONNX Runtime (tests/fixtures/tiny-enfr/model.onnx), and fails unless both
-/// engines ran every case and agree on the top-1 id and the logits. No PyTorch, no cold starts.
+/// engines ran every case and agree on the top-1 id and the logits; then the golden at the real
+/// width (<see cref="RealWidthGolden"/>; <c>--no-golden</c> leaves it out). No PyTorch, no cold starts.
 /// </summary>
 internal static class SmokeTest
 {
@@ -52,6 +53,8 @@ internal static class SmokeTest
                 log.WriteLine("FAILED: " + (missing.Count > 0 ? "cases missing: " + string.Join(", ", missing) : "XlmEdge disagrees with ONNX Runtime"));
                 return 1;
             }
+            if (!options.Flag("no-golden") && !RealWidthGolden.Run(options, FindFixtures(), temp, threads, log))
+                return 1;
             log.WriteLine("smoke: ok");
             return 0;
         }

@@ -2,7 +2,9 @@ namespace XlmEdge.Benchmarks;
 
 /// <summary>
 /// XlmEdge through its id-level entry points: FillMaskIds (one sequence or a batch) and EncodeIds
-/// (last hidden states, no output layer). The only file that touches the XlmEdge model API.
+/// (last hidden states, no output layer), on the generated forward of the geometry's preset or, with
+/// <c>generated: false</c>, on the generic loop. Collect (not timed) also computes the full logit rows
+/// at the masks, so that agreement with ONNX Runtime is checked on every logit, not only the top 5.
 /// </summary>
 internal sealed class XlmEdgeEngine : IBenchEngine
 {
@@ -17,13 +19,19 @@ internal sealed class XlmEdgeEngine : IBenchEngine
     private float[] _hidden = [];
     private IReadOnlyList<FillMaskResult> _results = [];
 
-    public XlmEdgeEngine(string ggufPath, int threads, int embeddingSize)
+    public XlmEdgeEngine(string ggufPath, int threads, int embeddingSize, bool generated = true)
     {
-        _model = XlmModel.Load(ggufPath, new XlmModelOptions { Threads = threads });
+        _model = XlmModel.Load(ggufPath, new XlmModelOptions { Threads = threads, UseGeneratedForward = generated });
         _embeddingSize = embeddingSize;
     }
 
     public string Name => "xlmedge";
+
+    /// <summary>What runs: the forward (generated for which preset, or generic) and the SIMD path, from the runtime itself.</summary>
+    public string Describe() =>
+        $"XlmEdge on {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}; " +
+        $"{(_model.GeneratedForward is { } preset ? $"generated forward of {preset.Name}" : "generic forward")}; " +
+        $"SIMD {Kernels.CpuFeatures.Name(Kernels.CpuFeatures.Selected)}";
 
     public bool Supports(CaseKind kind) => true;
 
@@ -58,7 +66,7 @@ internal sealed class XlmEdgeEngine : IBenchEngine
         return new CaseOutput(
             candidates.Select(list => list.Select(x => x.Id).ToArray()).ToArray(),
             candidates.Select(list => list.Select(x => x.Logit).ToArray()).ToArray(),
-            null,
+            _model.MaskLogits(c.Ids, _languages),
             null);
     }
 

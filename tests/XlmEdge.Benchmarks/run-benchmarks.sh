@@ -6,12 +6,14 @@
 #
 # Steps (each generated artifact is cached in tests/XlmEdge.Benchmarks/work/, git-ignored;
 # delete that folder to regenerate): install missing Debian packages; make the checkpoint with
-# make_checkpoint.py; export the two ONNX files with export_onnx.py; build the benchmark
-# (Release; it builds xlmedge-weights too); pack the checkpoint into GGUF; publish the `xlmedge`
-# CLI with Native AOT (for the cold-start figure); run the benchmark. Results:
-# work/results/results.md, results.json, benchmark-latency.svg. --update-docs copies the chart
-# to docs/benchmark-latency.svg. --profile then samples XlmEdge with perf at T = 16 and T = 128
-# (work/results/profile-T16.txt, profile-T128.txt). Other arguments go to the benchmark console.
+# python/make_checkpoint.py; export the two ONNX files with python/export_onnx.py; build the
+# benchmark (Release; it builds xlmedge-weights too); pack the checkpoint into GGUF; publish the
+# `xlmedge` CLI with Native AOT (for the cold-start figure); run the benchmark. Everything it needs is
+# in this repository. Results: work/results/results.md, results.json, benchmark-latency.svg, and the
+# generation row (a causal checkpoint of the same geometry, export without a cache): generation.md.
+# --update-docs copies the chart to docs/benchmark-latency.svg. --profile then samples XlmEdge with
+# perf at T = 16 and T = 128 (work/results/profile-T16.txt, profile-T128.txt). Other arguments go to
+# the benchmark console.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,8 +36,8 @@ done
 
 say() { printf '== %s\n' "$*" >&2; }
 
-# 1. packages: torch/numpy/onnx for the reference scripts, OpenBLAS (pthreads) as torch's BLAS,
-#    GNU time for the peak-RSS figures of the cold starts.
+# 1. packages: numpy/onnx for the checkpoint maker and the exporter, torch for the PyTorch peer,
+#    OpenBLAS (pthreads) as torch's BLAS, GNU time for the peak-RSS figures of the cold starts.
 missing=()
 for pkg in python3-torch python3-numpy python3-onnx libopenblas0-pthread time; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -45,81 +47,99 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update
     apt-get install -y "${missing[@]}"
 fi
-
-# 2. the reference scripts: ../shared/reference beside the repository root. In a git worktree
-#    the root is the worktree, so the main checkout's sibling is tried as well.
-ref="${XLMEDGE_REFERENCE:-$root/../shared/reference}"
-if [ ! -f "$ref/make_checkpoint.py" ] && [ -z "${XLMEDGE_REFERENCE:-}" ]; then
-    main_root="$(dirname "$(git -C "$root" rev-parse --path-format=absolute --git-common-dir)")"
-    [ -f "$main_root/../shared/reference/make_checkpoint.py" ] && ref="$main_root/../shared/reference"
-fi
-if [ ! -f "$ref/make_checkpoint.py" ] || [ ! -f "$ref/export_onnx.py" ] || [ ! -f "$ref/xlm_reference.py" ]; then
-    echo "error: reference scripts (make_checkpoint.py, export_onnx.py, xlm_reference.py) not found in $root/../shared/reference; set XLMEDGE_REFERENCE to their folder" >&2
-    exit 1
-fi
-ref="$(cd "$ref" && pwd)"
 mkdir -p "$work"
 
-# 3. the enfr-1024 checkpoint (random fp16-exact weights, seed 1; about 15 s and 1.1 GB)
+# 2. the enfr-1024 checkpoint (random fp16-exact weights, seed 1, vocabulary of tests/fixtures/tiny-enfr
+#    padded to 64139 entries; a few seconds and 567 MB)
 ckpt="$work/enfr-1024"
-if [ ! -f "$ckpt/model.safetensors" ]; then
+if [ ! -f "$ckpt/model.safetensors" ] || [ "$here/python/make_checkpoint.py" -nt "$ckpt/model.safetensors" ] \
+    || [ "$here/python/xlm_checkpoint.py" -nt "$ckpt/model.safetensors" ]; then
     say "making the enfr-1024 checkpoint"
     rm -rf "$ckpt"
-    PYTHONDONTWRITEBYTECODE=1 "$py" "$ref/make_checkpoint.py" --geometry enfr-1024 \
-        --vocab-dir "$root/tests/fixtures/tiny-enfr" --seed 1 --out "$ckpt" --skip-legacy
+    PYTHONDONTWRITEBYTECODE=1 "$py" "$here/python/make_checkpoint.py" --geometry enfr-1024 \
+        --vocab-dir "$root/tests/fixtures/tiny-enfr" --seed 1 --out "$ckpt"
 fi
 
-# 4. ONNX exports: full logits, and the encoder alone (about a minute each)
+# 3. ONNX exports: full logits, and the encoder alone (a few seconds each)
 export_onnx() {
     local out="$1"; shift
-    if [ ! -f "$out" ]; then
+    if [ ! -f "$out" ] || [ "$here/python/export_onnx.py" -nt "$out" ] || [ "$ckpt/model.safetensors" -nt "$out" ]; then
         say "exporting $(basename "$out")"
-        PYTHONDONTWRITEBYTECODE=1 "$py" "$ref/export_onnx.py" "$ckpt" --out "$out.tmp" "$@"
-        mv "$out.tmp" "$out"
+        PYTHONDONTWRITEBYTECODE=1 "$py" "$here/python/export_onnx.py" "$ckpt" --out "$out" "$@"
     fi
 }
 export_onnx "$work/enfr-1024.onnx"
-export_onnx "$work/enfr-1024-encoder.onnx" --encoder-only
+export_onnx "$work/enfr-1024-encoder.onnx" --head encoder
 
-# 5. the benchmark console, Release (references xlmedge-weights, so that is built too)
+# 4. the benchmark console, Release (references xlmedge-weights, so that is built too)
 say "building the benchmark (Release)"
 dotnet build "$here/XlmEdge.Benchmarks.csproj" -c Release -nologo -v quiet
 bin="$here/bin/Release/net10.0"
 
-# 6. the GGUF file (a few seconds; repacked every run so it always matches the current tool)
-say "packing enfr-1024.gguf"
+# 5. the GGUF files (a few seconds; repacked every run so they always match the current tool): enfr-1024,
+#    and the tiny fixture for the generated-against-generic comparison at the tiny geometry
+say "packing enfr-1024.gguf and tiny-enfr.gguf"
 "$bin/xlmedge-weights" pack "$ckpt" -o "$work/enfr-1024.gguf"
+"$bin/xlmedge-weights" pack "$root/tests/fixtures/tiny-enfr" -o "$work/tiny-enfr.gguf" >/dev/null
 
-# 7. the Native AOT CLI, for the cold-start figure (republished when a source file is newer),
-#    with the instruction-set baseline the CLI project chooses.
-aot="$work/xlmedge-aot"
-stamp="$aot/.published"
-if [ ! -f "$stamp" ] || [ -n "$(find "$root/src" \( -name '*.cs' -o -name '*.csproj' \) -newer "$stamp" -print -quit)" ]; then
-    say "publishing the xlmedge CLI with Native AOT"
-    rm -rf "$aot"
-    dotnet publish "$root/src/XlmEdge.Cli/XlmEdge.Cli.csproj" -c Release -r linux-x64 -nologo -v quiet -o "$aot"
-    touch "$stamp"
-fi
+# 6. the artefacts users run, (re)published when a source file is newer, with the instruction-set
+#    baseline their projects choose: the Native AOT console (also for the cold-start figure), the
+#    console on the JIT (XlmEdge.Cli.dll), and libxlmedge.so with the C driver native/xlmedge_bench.c.
+publish() {
+    local project="$1" out="$2"
+    if [ ! -f "$out/.published" ] || [ -n "$(find "$root/src" \( -name '*.cs' -o -name '*.csproj' \) -newer "$out/.published" -print -quit)" ]; then
+        say "publishing $(basename "$project" .csproj) with Native AOT"
+        rm -rf "$out"
+        dotnet publish "$project" -c Release -r "linux-$(dotnet --info | sed -n 's/^ *RID: *linux-//p' | head -1)" -nologo -v quiet -o "$out"
+        touch "$out/.published"
+    fi
+}
+publish "$root/src/XlmEdge.Cli/XlmEdge.Cli.csproj" "$work/xlmedge-aot"
+publish "$root/src/XlmEdge.Native/XlmEdge.Native.csproj" "$work/xlmedge-native"
 cli=""
 for name in xlmedge XlmEdge.Cli; do
-    [ -x "$aot/$name" ] && { cli="$aot/$name"; break; }
+    [ -x "$work/xlmedge-aot/$name" ] && { cli="$work/xlmedge-aot/$name"; break; }
 done
-[ -n "$cli" ] || { echo "error: no xlmedge executable in $aot after publishing" >&2; exit 1; }
+[ -n "$cli" ] || { echo "error: no xlmedge executable in $work/xlmedge-aot after publishing" >&2; exit 1; }
+say "building the console on the JIT and the C driver"
+dotnet build "$root/src/XlmEdge.Cli/XlmEdge.Cli.csproj" -c Release -nologo -v quiet
+cli_jit="$root/src/XlmEdge.Cli/bin/Release/net10.0/XlmEdge.Cli.dll"
+command -v cc >/dev/null 2>&1 || { apt-get update && apt-get install -y build-essential; }
+cc -std=c11 -O2 -Wall -Wextra -Werror -I"$root/src/XlmEdge.Native/include" -o "$work/xlmedge_bench" "$here/native/xlmedge_bench.c" \
+    -L"$work/xlmedge-native" -lxlmedge -Wl,-rpath,"$work/xlmedge-native"
 
-# 8. the run
+# 7. the run
 say "running (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 status=0
 "$bin/XlmEdge.Benchmarks" run \
     --checkpoint "$ckpt" --gguf "$work/enfr-1024.gguf" \
     --onnx "$work/enfr-1024.onnx" --onnx-encoder "$work/enfr-1024-encoder.onnx" \
-    --reference "$ref" --xlmedge-cli "$cli" --python "$py" --out "$work/results" \
+    --tiny-gguf "$work/tiny-enfr.gguf" --xlmedge-cli "$cli" --xlmedge-cli-jit "$cli_jit" --xlmedge-c-driver "$work/xlmedge_bench" \
+    --python "$py" --out "$work/results" \
     ${args[@]+"${args[@]}"} || status=$?
+
+# 7b. the generation row (issue #16): a causal checkpoint of the same geometry (xlm-clm-enfr-1024),
+#     greedy, 16-token prompt, 32 new tokens; ONNX Runtime on an export without a key/value cache.
+clm="$work/clm-enfr-1024"
+if [ ! -f "$clm/model.safetensors" ] || [ "$here/python/make_checkpoint.py" -nt "$clm/model.safetensors" ] \
+    || [ "$here/python/xlm_checkpoint.py" -nt "$clm/model.safetensors" ]; then
+    say "making the clm-enfr-1024 checkpoint"
+    rm -rf "$clm"
+    PYTHONDONTWRITEBYTECODE=1 "$py" "$here/python/make_checkpoint.py" --geometry enfr-1024 --causal \
+        --vocab-dir "$root/tests/fixtures/tiny-enfr" --seed 2 --out "$clm"
+fi
+ckpt="$clm" export_onnx "$work/clm-enfr-1024-next.onnx" --head next-token
+"$bin/xlmedge-weights" pack "$clm" -o "$work/clm-enfr-1024.gguf" >/dev/null
+say "generation (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+"$bin/XlmEdge.Benchmarks" generation --gguf "$work/clm-enfr-1024.gguf" --onnx "$work/clm-enfr-1024-next.onnx" \
+    --threads "$threads" --prompt-tokens 16 --new-tokens 32 --runs 7 --out "$work/results/generation.md" || status=$?
+
 if [ "$update_docs" = 1 ] && [ -f "$work/results/benchmark-latency.svg" ]; then
     cp "$work/results/benchmark-latency.svg" "$root/docs/benchmark-latency.svg"
     say "copied the chart to docs/benchmark-latency.svg"
 fi
 
-# 9. where XlmEdge's time goes: perf samples of the engine child (JIT code named via perf maps)
+# 8. where XlmEdge's time goes: perf samples of the engine child (JIT code named via perf maps)
 if [ "$profile" = 1 ]; then
     command -v perf >/dev/null 2>&1 || { apt-get update && apt-get install -y linux-perf; }
     for t in 16 128; do

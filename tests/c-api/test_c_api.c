@@ -1,7 +1,9 @@
 /* The C API from C: every function with NULLs, closed handles, zero capacities, bad UTF-8 and a
- * missing file; stale handles; non-finite results; errors on many threads; 200 open/close cycles.
+ * missing file; stale handles; non-finite results; errors on many threads; 200 open/close cycles;
+ * generation and scoring on a causal model, and each model kind refusing the other's job.
  * Run under valgrind by run.sh, which fails on any definite leak.
- * usage: test_c_api MODEL.gguf [NAN_MODEL.gguf] */
+ * usage: test_c_api MODEL.gguf [NAN_MODEL.gguf [CLM_MODEL.gguf [NAN_CLM_MODEL.gguf]]] */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +233,157 @@ static void non_finite(const char *nan_path) {
     CHECK_STATUS(xlmedge_close(m), XLMEDGE_OK);
 }
 
+/* Generation and scoring on a causal model (MODEL is a masked one, for the errors between kinds). */
+static void causal(const char *clm_path, xlmedge_model *mlm) {
+    xlmedge_model *m = NULL;
+    CHECK_STATUS(xlmedge_open(clm_path, 2, &m), XLMEDGE_OK);
+    xlmedge_model_info info = { .size = sizeof info };
+    CHECK_STATUS(xlmedge_get_model_info(m, &info), XLMEDGE_OK);
+    CHECK(info.causal == 1);
+
+    xlmedge_generate_params p = xlmedge_generate_default_params();
+    CHECK(p.size == sizeof p && p.max_tokens == 32 && p.temperature == 0 && p.top_k == 0 && p.top_p == 1 && p.seed == 0);
+    p.max_tokens = 6;
+    int32_t ids[64], again[64], n = -1, n2 = -1;
+    char *text = (char *)1;
+    CHECK_STATUS(xlmedge_generate(m, "the cat sat on the", "en", &p, ids, 64, &n, &text), XLMEDGE_OK);
+    CHECK(n >= 1 && n <= 6 && text != NULL);
+    for (int32_t i = 0; i < n; i++)
+        CHECK(ids[i] >= 0 && ids[i] < info.vocab_size);
+    /* Greedy twice, and through the JSON call: the same ids. */
+    CHECK_STATUS(xlmedge_generate(m, "the cat sat on the", "en", &p, again, 6, &n2, NULL), XLMEDGE_OK);
+    CHECK(n2 == n && memcmp(ids, again, sizeof(int32_t) * (size_t)n) == 0);
+    char *json = NULL, expected[512];
+    int at = snprintf(expected, sizeof expected, "\"generated_ids\":[");
+    for (int32_t i = 0; i < n; i++)
+        at += snprintf(expected + at, sizeof expected - (size_t)at, i ? ",%d" : "%d", ids[i]);
+    snprintf(expected + at, sizeof expected - (size_t)at, "]");
+    CHECK_STATUS(xlmedge_generate_json(m, "the cat sat on the", "en", &p, &json), XLMEDGE_OK);
+    CHECK(json != NULL && strstr(json, expected) != NULL && strstr(json, "\"generated_text\":\"the cat sat on the") != NULL);
+    CHECK(json != NULL && strstr(json, "\"stop_reason\":\"") != NULL);
+    CHECK(json != NULL && strstr(json, text) != NULL);
+    xlmedge_free(json);
+    xlmedge_free(text);
+    /* NULL params are the defaults (greedy, 32 tokens). */
+    CHECK_STATUS(xlmedge_generate(m, "the cat sat on the", "en", NULL, again, 32, &n2, NULL), XLMEDGE_OK);
+    CHECK(n2 >= n && memcmp(ids, again, sizeof(int32_t) * (size_t)n) == 0);
+
+    /* Seeded sampling: the same seed draws the same ids, another seed others. */
+    xlmedge_generate_params s = p;
+    s.max_tokens = 20;
+    s.temperature = 1.0f;
+    s.top_k = 40;
+    s.top_p = 0.95f;
+    s.seed = 42;
+    CHECK_STATUS(xlmedge_generate(m, "le chat", "fr", &s, ids, 64, &n, NULL), XLMEDGE_OK);
+    CHECK_STATUS(xlmedge_generate(m, "le chat", "fr", &s, again, 64, &n2, NULL), XLMEDGE_OK);
+    CHECK(n == n2 && memcmp(ids, again, sizeof(int32_t) * (size_t)n) == 0);
+    s.seed = 43;
+    CHECK_STATUS(xlmedge_generate(m, "le chat", "fr", &s, again, 64, &n2, NULL), XLMEDGE_OK);
+    CHECK(n != n2 || memcmp(ids, again, sizeof(int32_t) * (size_t)n) != 0);
+    /* A caller built against a shorter struct (size and max_tokens only): the rest are the defaults. */
+    xlmedge_generate_params older = s;
+    older.size = 8;
+    older.max_tokens = 6;
+    CHECK_STATUS(xlmedge_generate(m, "the cat sat on the", "en", &older, again, 6, &n2, NULL), XLMEDGE_OK);
+    CHECK_STATUS(xlmedge_generate(m, "the cat sat on the", "en", &p, ids, 6, &n, NULL), XLMEDGE_OK);
+    CHECK(n == n2 && memcmp(ids, again, sizeof(int32_t) * (size_t)n) == 0);
+
+    /* Score: the per-token log probabilities add up to the log-likelihood; one per id after <s>. */
+    double ll = 0, ppl = 0, lp[64];
+    int32_t tokens[64], n_tokens = 0;
+    CHECK_STATUS(xlmedge_tokenize(m, "the cat sat on the mat .", "en", tokens, 64, &n_tokens), XLMEDGE_OK);
+    CHECK_STATUS(xlmedge_score(m, "the cat sat on the mat .", "en", &ll, &ppl, lp, 64, &n), XLMEDGE_OK);
+    CHECK(n == n_tokens - 1);
+    double sum = 0;
+    for (int32_t i = 0; i < n; i++) {
+        CHECK(lp[i] < 0 && isfinite(lp[i]));
+        sum += lp[i];
+    }
+    CHECK(fabs(sum - ll) <= 1e-9 * fabs(ll) && ll < 0);
+    CHECK(fabs(ppl - exp(-ll / n)) <= 1e-9 * ppl && ppl > 1);
+    double ll2 = 0, ppl2 = 0;
+    CHECK_STATUS(xlmedge_score(m, "the cat sat on the mat .", "en", &ll2, &ppl2, NULL, 0, &n2), XLMEDGE_OK);
+    CHECK(ll2 == ll && ppl2 == ppl && n2 == n);
+    n2 = -1;
+    CHECK_STATUS(xlmedge_score(m, "the cat sat on the mat .", "en", &ll2, &ppl2, lp, 2, &n2), XLMEDGE_ERROR_BUFFER_TOO_SMALL);
+    CHECK(n2 == n && ll2 == ll);
+    CHECK_STATUS(xlmedge_score_json(m, "the cat sat on the mat .", "en", &json), XLMEDGE_OK);
+    CHECK(json != NULL && strstr(json, "\"token_log_probs\":[") != NULL && strstr(json, "\"log_likelihood\":") != NULL
+          && strstr(json, "\"perplexity\":") != NULL);
+    xlmedge_free(json);
+
+    /* Bad arguments and input. */
+    CHECK_ERROR(xlmedge_generate(NULL, "a", "en", &p, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "model is NULL");
+    CHECK_ERROR(xlmedge_generate(m, NULL, "en", &p, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "prompt is NULL");
+    CHECK_ERROR(xlmedge_generate(m, "a", NULL, &p, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "lang is NULL");
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &p, ids, 64, NULL, NULL), XLMEDGE_ERROR_ARGUMENT, "out_count is NULL");
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &p, NULL, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "out_ids is NULL");
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &p, ids, 5, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "max_tokens (6)");
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &p, ids, -1, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "capacity");
+    xlmedge_generate_params bad = p;
+    bad.size = 0;
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &bad, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "size");
+    bad = p;
+    bad.max_tokens = 0;
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &bad, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "max_tokens");
+    bad = p;
+    bad.temperature = -1;
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &bad, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "temperature");
+    bad.temperature = NAN;
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &bad, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "temperature");
+    bad = p;
+    bad.top_p = 0;
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &bad, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "top-p");
+    bad = p;
+    bad.top_k = -1;
+    CHECK_ERROR(xlmedge_generate_json(m, "a", "en", &bad, &json), XLMEDGE_ERROR_ARGUMENT, "TopK");
+    text = (char *)1;
+    CHECK_ERROR(xlmedge_generate(m, "a", "de", &p, ids, 64, &n, &text), XLMEDGE_ERROR_INPUT, "unsupported language");
+    CHECK(text == NULL);
+    CHECK_ERROR(xlmedge_generate(m, BAD_UTF8, "en", &p, ids, 64, &n, NULL), XLMEDGE_ERROR_INPUT, "UTF-8");
+    CHECK_ERROR(xlmedge_generate_json(m, "a", "en", &p, NULL), XLMEDGE_ERROR_ARGUMENT, "out_json is NULL");
+    CHECK_ERROR(xlmedge_score(m, "a", "en", NULL, &ppl, NULL, 0, &n), XLMEDGE_ERROR_ARGUMENT, "out_log_likelihood is NULL");
+    CHECK_ERROR(xlmedge_score(m, "a", "en", &ll, NULL, NULL, 0, &n), XLMEDGE_ERROR_ARGUMENT, "out_perplexity is NULL");
+    CHECK_ERROR(xlmedge_score(m, "a", "en", &ll, &ppl, NULL, 0, NULL), XLMEDGE_ERROR_ARGUMENT, "out_count is NULL");
+    CHECK_ERROR(xlmedge_score(m, "a", "en", &ll, &ppl, lp, -1, &n), XLMEDGE_ERROR_ARGUMENT, "capacity");
+    CHECK_ERROR(xlmedge_score(m, NULL, "en", &ll, &ppl, NULL, 0, &n), XLMEDGE_ERROR_ARGUMENT, "text is NULL");
+    CHECK_ERROR(xlmedge_score(m, "a", "xx", &ll, &ppl, NULL, 0, &n), XLMEDGE_ERROR_INPUT, "unsupported language");
+    json = (char *)1;
+    CHECK_ERROR(xlmedge_score_json(m, BAD_UTF8, "en", &json), XLMEDGE_ERROR_INPUT, "UTF-8");
+    CHECK(json == NULL);
+
+    /* Each kind refuses the other's job. */
+    xlmedge_candidate c[5];
+    CHECK_ERROR(xlmedge_fill_mask(m, "the <special1> sat", "en", 5, c, 5, &n), XLMEDGE_ERROR_INPUT, "causal language model");
+    CHECK_ERROR(xlmedge_generate(mlm, "the cat", "en", &p, ids, 64, &n, NULL), XLMEDGE_ERROR_INPUT, "masked language model");
+    CHECK_ERROR(xlmedge_generate_json(mlm, "the cat", "en", &p, &json), XLMEDGE_ERROR_INPUT, "masked language model");
+    CHECK_ERROR(xlmedge_score(mlm, "the cat", "en", &ll, &ppl, NULL, 0, &n), XLMEDGE_ERROR_INPUT, "masked language model");
+    CHECK_ERROR(xlmedge_score_json(mlm, "the cat", "en", &json), XLMEDGE_ERROR_INPUT, "masked language model");
+
+    CHECK_STATUS(xlmedge_close(m), XLMEDGE_OK);
+    CHECK_ERROR(xlmedge_generate(m, "a", "en", &p, ids, 64, &n, NULL), XLMEDGE_ERROR_ARGUMENT, "is closed");
+    CHECK_ERROR(xlmedge_generate_json(m, "a", "en", &p, &json), XLMEDGE_ERROR_ARGUMENT, "is closed");
+    CHECK_ERROR(xlmedge_score(m, "a", "en", &ll, &ppl, NULL, 0, &n), XLMEDGE_ERROR_ARGUMENT, "is closed");
+    CHECK_ERROR(xlmedge_score_json(m, "a", "en", &json), XLMEDGE_ERROR_ARGUMENT, "is closed");
+}
+
+/* A causal model with a NaN weight: generation and scoring refuse it as fill-mask does. */
+static void causal_non_finite(const char *nan_clm_path) {
+    xlmedge_model *m = NULL;
+    CHECK_STATUS(xlmedge_open(nan_clm_path, 1, &m), XLMEDGE_OK);
+    int32_t ids[8], n;
+    double ll, ppl;
+    char *text = (char *)1;
+    CHECK_ERROR(xlmedge_generate(m, "the cat", "en", NULL, ids, 8, &n, &text), XLMEDGE_ERROR_ARGUMENT, "max_tokens (32)");
+    xlmedge_generate_params p = xlmedge_generate_default_params();
+    p.max_tokens = 8;
+    CHECK_ERROR(xlmedge_generate(m, "the cat", "en", &p, ids, 8, &n, &text), XLMEDGE_ERROR_MODEL_FILE, "the model produced non-finite logits");
+    CHECK(text == NULL);
+    CHECK_ERROR(xlmedge_score(m, "the cat", "en", &ll, &ppl, NULL, 0, &n), XLMEDGE_ERROR_MODEL_FILE, "non-finite logits");
+    CHECK_STATUS(xlmedge_close(m), XLMEDGE_OK);
+}
+
 /* Threads that fail once and exit: each thread's last error must not outlive it (valgrind). */
 static void *fail_once(void *model) {
     xlmedge_candidate c[1];
@@ -251,8 +404,8 @@ static void errors_on_threads(xlmedge_model *m) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s MODEL.gguf [NAN_MODEL.gguf]\n", argv[0]);
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: %s MODEL.gguf [NAN_MODEL.gguf [CLM_MODEL.gguf [NAN_CLM_MODEL.gguf]]]\n", argv[0]);
         return 2;
     }
     versions_and_statuses();
@@ -261,10 +414,14 @@ int main(int argc, char **argv) {
     CHECK_STATUS(xlmedge_open(argv[1], 2, &m), XLMEDGE_OK);
     calls(m);
     errors_on_threads(m);
+    if (argc >= 4)
+        causal(argv[3], m);
     CHECK_STATUS(xlmedge_close(m), XLMEDGE_OK);
     closed_handles(argv[1]);
-    if (argc == 3)
+    if (argc >= 3)
         non_finite(argv[2]);
+    if (argc >= 5)
+        causal_non_finite(argv[4]);
     for (int i = 0; i < 200; i++) {
         xlmedge_model *cycle = NULL;
         if (xlmedge_open(argv[1], 1, &cycle) != XLMEDGE_OK || xlmedge_close(cycle) != XLMEDGE_OK) {

@@ -60,6 +60,13 @@ internal static class JsonLines
         return exit;
     }
 
+    /// <summary>"targets" belong to fill-mask; elsewhere they would be ignored silently.</summary>
+    public static void RefuseTargets(JsonRequest request)
+    {
+        if (request.Targets is not null)
+            throw new FormatException("\"targets\" is a fill-mask field");
+    }
+
     private static string Describe(Exception e) => e switch
     {
         // System.Text.Json counts lines and bytes from 0 and appends them to its message; the line is ours to name.

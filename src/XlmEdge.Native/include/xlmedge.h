@@ -1,5 +1,6 @@
 /*
- * xlmedge.h - C API of XlmEdge: the XLM masked-language model (fill-mask) on the CPU.
+ * xlmedge.h - C API of XlmEdge: the XLM language models on the CPU: fill-mask with a masked model
+ * (xlm-mlm-*), generation and scoring with a causal one (xlm-clm-*).
  *
  * Tutorial
  *   xlmedge_model_params params = xlmedge_model_default_params();
@@ -23,8 +24,10 @@
  *     xlmedge_last_error() gives a one-line message for the calling thread (valid until that
  *     thread's next failing call). No C++ or .NET exception ever crosses this boundary.
  *   - Thread safety: every function may be called from any thread. Calls on one model are
- *     serialised (each call already uses all of the model's threads). Do not close a model while
- *     another thread is still calling it.
+ *     serialised (each call already uses all of the model's threads; xlmedge_generate holds the
+ *     model until its last token, and its key/value cache lives in the model, so one model
+ *     generates for one caller at a time: open the file twice for two at once, the mapping is
+ *     shared). Do not close a model while another thread is still calling it.
  *   - Handles: a closed handle is detected, never reused for a later model: any call with it,
  *     a second xlmedge_close included, answers XLMEDGE_ERROR_ARGUMENT ("... is closed").
  *   - Ownership: strings returned through `const char **` and the token_str of candidates are
@@ -36,8 +39,11 @@
  *     behaviour; a read past its new end raises SIGBUS, which ends the process. Replace a model file
  *     by writing a new file and renaming it over the old one (xlmedge-weights pack does so): an open
  *     model keeps the old one.
- *   - A model whose weights hold NaN or infinity makes fill-mask fail with XLMEDGE_ERROR_MODEL_FILE
- *     ("the model produced non-finite logits ...") rather than rank NaNs.
+ *   - A model whose weights hold NaN or infinity makes fill-mask, generation and scoring fail with
+ *     XLMEDGE_ERROR_MODEL_FILE ("the model produced non-finite logits ...") rather than rank or sample NaNs.
+ *   - Model kinds: a masked model (xlm-mlm-*, xlmedge_model_info.causal == 0) fills masks; a causal
+ *     one (xlm-clm-*) generates and scores. Asking either for the other's job is XLMEDGE_ERROR_INPUT
+ *     ("this is a masked language model ..." / "this is a causal language model ...").
  */
 #ifndef XLMEDGE_H
 #define XLMEDGE_H
@@ -68,10 +74,12 @@ typedef struct xlmedge_model xlmedge_model;
 
 typedef enum xlmedge_status {
     XLMEDGE_OK = 0,
-    XLMEDGE_ERROR_ARGUMENT = 1,         /* a NULL pointer, top_k < 1, a closed handle, an unknown option */
+    XLMEDGE_ERROR_ARGUMENT = 1,         /* a NULL pointer, top_k < 1, a closed handle, an unknown option,
+                                           generation params out of range */
     XLMEDGE_ERROR_MODEL_FILE = 2,       /* missing, malformed or hostile model file; not an XLM model;
                                            non-finite results from NaN or infinite weights */
-    XLMEDGE_ERROR_INPUT = 3,            /* unknown language, no mask, too many masks or tokens, bad UTF-8 */
+    XLMEDGE_ERROR_INPUT = 3,            /* unknown language, no mask, too many masks or tokens, bad UTF-8,
+                                           a model of the other kind (fill-mask on a causal model, ...) */
     XLMEDGE_ERROR_BUFFER_TOO_SMALL = 4, /* *out_count tells how many entries are needed */
     XLMEDGE_ERROR_INTERNAL = 5          /* a bug: please report the message */
 } xlmedge_status;
@@ -97,6 +105,19 @@ typedef struct xlmedge_candidate {
     double score;            /* softmax over the whole vocabulary */
     const char *token_str;   /* the token decoded for display ("paris", no </w>); owned by the model */
 } xlmedge_candidate;
+
+/* Options for xlmedge_generate and xlmedge_generate_json. Start from xlmedge_generate_default_params()
+ * (greedy, 32 new tokens): it sets `size`, so later versions can add fields at the end. Sampling draws
+ * from XlmEdge's own generator (SplitMix64): the same model file, prompt, params and SIMD path give
+ * the same tokens on every run and machine. */
+typedef struct xlmedge_generate_params {
+    uint32_t size;        /* sizeof(xlmedge_generate_params) of the caller's header */
+    int32_t max_tokens;   /* most new tokens, >= 1; generation also stops at </s> or a full context */
+    float temperature;    /* 0: greedy (the most likely token, lowest id on a tie); > 0: sample softmax(logits / T) */
+    int32_t top_k;        /* sample among the top_k most likely tokens only; 0: all */
+    float top_p;          /* then among the most likely whose probabilities reach top_p (nucleus), in (0, 1]; 1: all */
+    uint64_t seed;        /* seed of the sampler */
+} xlmedge_generate_params;
 
 /* What xlmedge_get_model_info reports. Set `size` to sizeof(xlmedge_model_info) before the call; on
  * return it is the number of bytes this library filled (later versions may add fields at the end). */
@@ -187,6 +208,43 @@ XLMEDGE_API int32_t xlmedge_language(xlmedge_model *model, int32_t index, const 
 
 /* The language id of a code; XLMEDGE_ERROR_INPUT if the model has no such language. */
 XLMEDGE_API int32_t xlmedge_language_id(xlmedge_model *model, const char *lang, int32_t *out_id);
+
+/* The generation defaults: greedy, max_tokens 32, top_k 0, top_p 1, seed 0. */
+XLMEDGE_API xlmedge_generate_params xlmedge_generate_default_params(void);
+
+/* Continues prompt (a causal model only) with up to params->max_tokens new tokens, each computed from
+ * the cached keys and values of the ones before it. The model input is <s> and the prompt's token ids
+ * (no </s>: the text goes on); every new token gets language lang. params may be NULL (the defaults).
+ * Writes the new token ids into out_ids and their number into *out_count; the last id is </s> (1 in
+ * the XLM vocabularies) when the model ended the sentence. capacity must be at least max_tokens
+ * (checked before any work: XLMEDGE_ERROR_ARGUMENT). out_text may be NULL; otherwise *out_text
+ * receives the new tokens decoded for display, the caller's to free with xlmedge_free (NULL on
+ * failure). Token strings: xlmedge_token_text. Out-of-range params: XLMEDGE_ERROR_ARGUMENT. */
+XLMEDGE_API int32_t xlmedge_generate(xlmedge_model *model, const char *prompt, const char *lang,
+                                     const xlmedge_generate_params *params,
+                                     int32_t *out_ids, int32_t capacity, int32_t *out_count, char **out_text);
+
+/* xlmedge_generate's result as one JSON object, the shape of `xlmedge generate` JSON lines:
+ * {"generated_text" (prompt and continuation, as Hugging Face's text-generation pipeline), "text"
+ * (the continuation), "input_ids" (the prompt's), "generated_ids", "generated_tokens", "stop_reason"
+ * ("end_of_sentence", "max_tokens" or "context_full")}, in *out_json; free it with xlmedge_free. */
+XLMEDGE_API int32_t xlmedge_generate_json(xlmedge_model *model, const char *prompt, const char *lang,
+                                          const xlmedge_generate_params *params, char **out_json);
+
+/* How likely a causal model finds text: the model input is <s>, the text's token ids and </s>, and
+ * every id after <s> is predicted from the ones before it. Writes the log-likelihood (the sum of the
+ * natural-log probabilities) and the perplexity exp(-log_likelihood / n) (infinity if that overflows),
+ * and n, the number of predicted ids, into *out_count. out_token_log_probs[i] receives
+ * log P(id i + 1 | ids 0..i); pass NULL and capacity 0 for the totals only. A buffer shorter than n is
+ * XLMEDGE_ERROR_BUFFER_TOO_SMALL, with *out_count and the totals still written. */
+XLMEDGE_API int32_t xlmedge_score(xlmedge_model *model, const char *text, const char *lang,
+                                  double *out_log_likelihood, double *out_perplexity,
+                                  double *out_token_log_probs, int32_t capacity, int32_t *out_count);
+
+/* xlmedge_score's result as one JSON object, the shape of `xlmedge score` JSON lines: {"tokens",
+ * "input_ids", "token_log_probs", "log_likelihood", "perplexity" (null if infinite)}, in *out_json;
+ * free it with xlmedge_free. */
+XLMEDGE_API int32_t xlmedge_score_json(xlmedge_model *model, const char *text, const char *lang, char **out_json);
 
 /* Frees a string returned through char ** by this library. NULL is ignored. */
 XLMEDGE_API void xlmedge_free(void *p);

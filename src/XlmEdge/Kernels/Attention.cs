@@ -44,6 +44,15 @@ internal static class Attention
         }
     }
 
+    /// <summary><see cref="SelfAttention(WorkerPool, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, Span{float})"/> on width <typeparamref name="TS"/>, chosen once by the caller (the generated forwards).</summary>
+    internal static void SelfAttention<TS, TVec>(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)
+        where TS : struct, ISimd<TVec> where TVec : struct
+    {
+        Validate(q, k, v, T, heads, headDim, output);
+        if (T > 0)
+            Run<TS, TVec>(pool, q, k, v, T, heads, headDim, output);
+    }
+
     private static void Run<TS, TVec>(WorkerPool pool, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)
         where TS : struct, ISimd<TVec> where TVec : struct
     {

@@ -33,6 +33,15 @@ internal static class LayerNorm
         }
     }
 
+    /// <summary><see cref="AddNormalize(Span{float}, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, float)"/> on width <typeparamref name="TS"/>, chosen once by the caller (the generated forwards).</summary>
+    internal static void AddNormalize<TS, TVec>(Span<float> x, ReadOnlySpan<float> residual, int T, int d, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps)
+        where TS : struct, ISimd<TVec> where TVec : struct
+    {
+        Validate(x, residual, T, d, gamma, beta);
+        for (int t = 0; t < T; t++)
+            Row<TS, TVec>(x.Slice(t * d, d), residual.IsEmpty ? residual : residual.Slice(t * d, d), gamma, beta, eps);
+    }
+
     /// <summary>The scalar twin.</summary>
     internal static void AddNormalizeScalar(Span<float> x, ReadOnlySpan<float> residual, int T, int d, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps) =>
         AddNormalize(SimdPath.Scalar, x, residual, T, d, gamma, beta, eps);

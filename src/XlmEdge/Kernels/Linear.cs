@@ -6,6 +6,23 @@ using System.Runtime.Intrinsics.X86;
 
 namespace XlmEdge.Kernels;
 
+/// <summary>How the fp16 kernels widen W, chosen per call and fixed at JIT time through a type argument.</summary>
+internal interface IHalfWidening
+{
+    /// <summary>True: W values come out times 2^-112 (one multiply less per vector) and x was scaled by 2^112.</summary>
+    static abstract bool Unscaled { get; }
+}
+
+internal readonly struct ScaledHalves : IHalfWidening
+{
+    public static bool Unscaled => false;
+}
+
+internal readonly struct UnscaledHalves : IHalfWidening
+{
+    public static bool Unscaled => true;
+}
+
 /// <summary>
 /// y[T,N] = x[T,K] · W[N,K]^T + bias[N], optionally followed by GELU: every nn.Linear of the model.
 /// W is the HF layout (rows = outputs, along K), fp16 (converted in registers) or fp32.
@@ -50,23 +67,6 @@ internal static partial class Linear
 
     /// <summary>Below this max |x| the fp16 paths widen W unscaled and scale x by 2^112 instead (x·2^112 stays finite).</summary>
     internal const float UnscaledLimit = 65536f;
-
-    /// <summary>How the fp16 kernels widen W, chosen per call and fixed at JIT time through a type argument.</summary>
-    private interface IHalfWidening
-    {
-        /// <summary>True: W values come out times 2^-112 (one multiply less per vector) and x was scaled by 2^112.</summary>
-        static abstract bool Unscaled { get; }
-    }
-
-    private readonly struct ScaledHalves : IHalfWidening
-    {
-        public static bool Unscaled => false;
-    }
-
-    private readonly struct UnscaledHalves : IHalfWidening
-    {
-        public static bool Unscaled => true;
-    }
 
     /// <summary>y = x·W^T + bias with fp16 weights.</summary>
     public static void Forward(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<Half> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None) =>

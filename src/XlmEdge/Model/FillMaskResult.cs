@@ -47,14 +47,8 @@ public sealed class FillMaskResult
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
-        writer.WriteStartArray("tokens");
-        foreach (var t in Tokens)
-            writer.WriteStringValue(t);
-        writer.WriteEndArray();
-        writer.WriteStartArray("input_ids");
-        foreach (var id in InputIds)
-            writer.WriteNumberValue(id);
-        writer.WriteEndArray();
+        Json.WriteArray(writer, "tokens", Tokens);
+        Json.WriteArray(writer, "input_ids", InputIds);
         writer.WriteStartArray("masks");
         foreach (var mask in Masks)
         {
@@ -138,5 +132,21 @@ internal static class Json
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
             write(writer);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static void WriteArray(Utf8JsonWriter writer, string name, IReadOnlyList<int> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (int v in values)
+            writer.WriteNumberValue(v);
+        writer.WriteEndArray();
+    }
+
+    public static void WriteArray(Utf8JsonWriter writer, string name, IReadOnlyList<string> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (string v in values)
+            writer.WriteStringValue(v);
+        writer.WriteEndArray();
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace XlmEdge;
 
 /// <summary>
@@ -32,8 +34,9 @@ public sealed record SamplingOptions
     /// <summary>Whether the tokens are sampled (a temperature above 0) rather than picked greedily.</summary>
     public bool IsSampling => Temperature > 0;
 
+    /// <summary>Checks every value is in its range (generation does so too), for callers that check options before they have a prompt.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of its range.</exception>
-    internal void Validate()
+    public void Validate()
     {
         if (!(Temperature >= 0) || float.IsInfinity(Temperature))
             throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be 0 (greedy) or a finite positive number");
@@ -88,6 +91,34 @@ public sealed class GenerationResult
 
     /// <summary>Why generation stopped.</summary>
     public GenerationStopReason StopReason { get; }
+
+    /// <summary>
+    /// Writes the result as one JSON object, the shape of <c>xlmedge generate</c>'s JSON lines and of
+    /// <c>xlmedge_generate_json</c>: <c>{"generated_text":"..","text":"..","input_ids":[...],"generated_ids":[...],
+    /// "generated_tokens":[...],"stop_reason":"end_of_sentence"|"max_tokens"|"context_full"}</c>.
+    /// <c>generated_text</c> is prompt and continuation (<see cref="Sequence"/>), as in Hugging Face's
+    /// <c>pipeline("text-generation")</c>; <c>text</c> the continuation alone; <c>input_ids</c> the prompt's model input.
+    /// </summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteString("generated_text", Sequence);
+        writer.WriteString("text", Text);
+        Json.WriteArray(writer, "input_ids", PromptIds);
+        Json.WriteArray(writer, "generated_ids", GeneratedIds);
+        Json.WriteArray(writer, "generated_tokens", Tokens);
+        writer.WriteString("stop_reason", StopReason switch
+        {
+            GenerationStopReason.EndOfSentence => "end_of_sentence",
+            GenerationStopReason.MaxTokens => "max_tokens",
+            _ => "context_full",
+        });
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The result as one line of JSON (<see cref="WriteTo"/>), non-ASCII text unescaped.</summary>
+    public string ToJson() => Json.ToString(WriteTo);
 }
 
 /// <summary>How likely a causal model finds a text: its log-likelihood and perplexity.</summary>
@@ -120,6 +151,33 @@ public sealed class ScoreResult
     /// <summary>The sum of <see cref="TokenLogProbabilities"/> (natural log).</summary>
     public double LogLikelihood { get; }
 
-    /// <summary>exp(-LogLikelihood / number of predicted ids).</summary>
+    /// <summary>exp(-LogLikelihood / number of predicted ids); infinity when that overflows a double.</summary>
     public double Perplexity { get; }
+
+    /// <summary>
+    /// Writes the result as one JSON object, the shape of <c>xlmedge score</c>'s JSON lines and of
+    /// <c>xlmedge_score_json</c>: <c>{"tokens":[...],"input_ids":[...],"token_log_probs":[...],
+    /// "log_likelihood":l,"perplexity":p}</c> (natural logs; <c>token_log_probs[i]</c> is the log
+    /// probability of <c>input_ids[i + 1]</c>). A perplexity too large for a double is written as <c>null</c>.
+    /// </summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        Json.WriteArray(writer, "tokens", Tokens);
+        Json.WriteArray(writer, "input_ids", InputIds);
+        writer.WriteStartArray("token_log_probs");
+        foreach (double lp in TokenLogProbabilities)
+            writer.WriteNumberValue(lp);
+        writer.WriteEndArray();
+        writer.WriteNumber("log_likelihood", LogLikelihood);
+        if (double.IsFinite(Perplexity))
+            writer.WriteNumber("perplexity", Perplexity);
+        else
+            writer.WriteNull("perplexity");
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The result as one line of JSON (<see cref="WriteTo"/>), non-ASCII text unescaped.</summary>
+    public string ToJson() => Json.ToString(WriteTo);
 }

@@ -12,9 +12,10 @@ namespace XlmEdge.Model;
 /// owning <see cref="XlmModel"/> serialises calls.
 /// </summary>
 /// <remarks>
-/// The blocks run through an <see cref="IEncoderBlocks"/>: the source generator's unrolled forward
-/// when the geometry equals a preset (src/XlmEdge/Model/Presets), the generic loop otherwise.
-/// Both call <see cref="RunBlock"/>, the one definition of a block.
+/// The blocks run through an <see cref="IEncoderBlocks"/>: the source generator's forward when the
+/// geometry equals a preset (src/XlmEdge/Model/Presets) and the blocks' weights are in panels, written
+/// out with the preset's shapes as constants and instantiated once for the width and dtype
+/// (<see cref="GeneratedKernels"/>); otherwise the generic loop over <see cref="RunBlock"/>.
 /// </remarks>
 internal sealed class XlmEncoder
 {
@@ -181,6 +182,39 @@ internal interface IEncoderBlocks
 
     /// <summary>Runs every block over the first <paramref name="tokens"/> rows of <see cref="EncoderActivations.X"/>, in place.</summary>
     void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths);
+}
+
+/// <summary>
+/// The instantiation a generated forward runs (<c>XlmEdge.Model.Generated.*Forward&lt;TS, TVec, TW&gt;</c>):
+/// the SIMD width and the blocks' weight dtype, decided once at load, so no call, block or row switches on them.
+/// </summary>
+internal enum GeneratedKernels
+{
+    /// <summary>No generated forward: the scalar path, or blocks not in one-dtype panels (files packed before the layout).</summary>
+    None,
+    Vector128Half,
+    Vector128Single,
+    Vector256Half,
+    Vector256Single,
+    Vector512Half,
+    Vector512Single,
+}
+
+/// <summary>Picks <see cref="GeneratedKernels"/> for loaded weights.</summary>
+internal static class GeneratedKernelsChoice
+{
+    public static GeneratedKernels For(XlmWeights weights, SimdPath path)
+    {
+        if (!weights.BlocksInPanels(out bool half))
+            return GeneratedKernels.None;
+        return path switch
+        {
+            SimdPath.Vector512 => half ? GeneratedKernels.Vector512Half : GeneratedKernels.Vector512Single,
+            SimdPath.Vector256 => half ? GeneratedKernels.Vector256Half : GeneratedKernels.Vector256Single,
+            SimdPath.Vector128 => half ? GeneratedKernels.Vector128Half : GeneratedKernels.Vector128Single,
+            _ => GeneratedKernels.None,
+        };
+    }
 }
 
 /// <summary>Any geometry: loops over the blocks with the sizes read from the model file.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
 
@@ -142,7 +143,10 @@ public sealed partial class XlmModel
         lock (_gate)
         {
             ForEachLogitRow(ids, languageId, ids.Length - 1, (p, row) =>
-                logProbabilities[p] = (double)row[ids[p + 1]] - Softmax.LogSumExp(row));
+            {
+                CheckFinite(row, $"after position {p}");
+                logProbabilities[p] = (double)row[ids[p + 1]] - Softmax.LogSumExp(row);
+            });
         }
         return new ScoreResult(tokens, ids, logProbabilities);
     }
@@ -197,26 +201,43 @@ public sealed partial class XlmModel
         {
             int rows = Math.Min(LogitRowsPerPass, count - first);
             var logits = _logits.AsSpan(0, rows * v);
-            _weights.WordEmbeddings.Linear(_pool, hidden.Slice(first * d, rows * d), rows, _weights.OutputBias.Span, logits);
+            _weights.WordEmbeddings.Linear(Cpu.Pool, hidden.Slice(first * d, rows * d), rows, _weights.OutputBias.Span, logits);
             for (int r = 0; r < rows; r++)
                 action(first + r, logits.Slice(r * v, v));
         }
     }
 
-    /// <summary>logits[V] = hidden[rows - 1] E^T + b: the next-token row of the last position. Caller holds the lock.</summary>
+    /// <summary>
+    /// logits[V] = hidden[rows - 1] E^T + b: the next-token row of the last position, checked finite
+    /// (generation would otherwise sample from NaNs). Caller holds the lock.
+    /// </summary>
     private ReadOnlySpan<float> ProjectLast(scoped ReadOnlySpan<float> hidden, int rows)
     {
         int d = Config.Geometry.EmbeddingDimension;
         Grow(ref _stepLogits, Config.Geometry.VocabularySize);
         var logits = _stepLogits.AsSpan(0, Config.Geometry.VocabularySize);
-        _weights.WordEmbeddings.Linear(_pool, hidden.Slice((rows - 1) * d, d), 1, _weights.OutputBias.Span, logits);
+        _weights.WordEmbeddings.Linear(Cpu.Pool, hidden.Slice((rows - 1) * d, d), 1, _weights.OutputBias.Span, logits);
+        CheckFinite(logits, $"after position {_decoder!.Length - 1}");
         return logits;
+    }
+
+    /// <summary>
+    /// A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
+    /// packing) spreads to every logit; ranking or sampling NaNs would answer nonsense. One
+    /// <see cref="ModelFileException"/> instead, the same for fill-mask, generation and scoring.
+    /// MaxMagnitude returns NaN if any element is NaN and infinity if any is infinite.
+    /// </summary>
+    private static void CheckFinite(ReadOnlySpan<float> logits, string where)
+    {
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
+            throw new ModelFileException(
+                $"the model produced non-finite logits (NaN or infinity) {where}; its weights may hold NaN or infinite values");
     }
 
     private CausalDecoder Decoder()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _decoder ??= new CausalDecoder(Config.Geometry, _weights, _pool, _encoder.Activations);
+        return _decoder ??= new CausalDecoder(Config.Geometry, _weights, Cpu.Pool, Cpu.Activations);
     }
 
     /// <summary>&lt;s&gt; and the text's ids, without the closing &lt;/s&gt;: a prefix to continue.</summary>

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Text;
 using XlmEdge.Kernels;
 using XlmEdge.Model;
@@ -17,6 +16,21 @@ public sealed class XlmModelOptions
 {
     /// <summary>Threads that run the kernels, the calling thread included; default: one per core.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Where the forward pass runs; default <see cref="XlmBackend.Cpu"/>. Cuda and Auto need <see cref="BackendProvider"/>.</summary>
+    public XlmBackend Backend { get; init; } = XlmBackend.Cpu;
+
+    /// <summary>
+    /// The GPU backend, from the XlmEdge.Gpu package (<c>IlgpuBackend.Cuda</c>), for JIT-hosted apps;
+    /// Native AOT apps cannot run it and leave it null.
+    /// </summary>
+    public XlmBackendProvider? BackendProvider { get; init; }
+
+    /// <summary>
+    /// Whether a geometry with a preset runs the preset's generated forward (the default); false runs
+    /// the generic loop, so that the benchmark and the tests can compare the two on one model file.
+    /// </summary>
+    internal bool UseGeneratedForward { get; init; } = true;
 }
 
 /// <summary>
@@ -35,9 +49,8 @@ public sealed partial class XlmModel : IDisposable
     public const int MaxMasksPerCall = 64;
 
     private readonly GgufFile _file;
-    private readonly WorkerPool _pool;
     private readonly XlmWeights _weights;
-    private readonly XlmEncoder _encoder;
+    private readonly IEncoderBackend _backend;
     private readonly Gate _gate = new();
     private bool _disposed;
 
@@ -46,19 +59,19 @@ public sealed partial class XlmModel : IDisposable
     private int[] _lengths = new int[8];
     private int[] _languages = new int[8];
     private int[] _maskRows = new int[MaxMasksPerCall];
-    private float[] _maskHidden = [];
+    private int[] _allRows = [];
     private float[] _logits = [];
     private int[] _topK = [];
     private readonly StringBuilder _sequence = new();
 
-    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, int threads)
+    private XlmModel(GgufFile file, XlmConfig config, XlmTokenizer tokenizer, XlmWeights weights, IEncoderBackend backend, string? fallback)
     {
         _file = file;
         Config = config;
         Tokenizer = tokenizer;
         _weights = weights;
-        _pool = new WorkerPool(threads);
-        _encoder = new XlmEncoder(config, weights, _pool);
+        _backend = backend;
+        BackendDescription = fallback is null ? backend.Description : $"{backend.Description} (auto: {fallback})";
     }
 
     /// <summary>The model's hyper-parameters.</summary>
@@ -67,25 +80,45 @@ public sealed partial class XlmModel : IDisposable
     /// <summary>The model's tokenizer (vocabulary and merges come from the same file).</summary>
     public XlmTokenizer Tokenizer { get; }
 
+    /// <summary>Where the forward pass runs: <see cref="XlmBackend.Cpu"/> or <see cref="XlmBackend.Cuda"/> (never Auto).</summary>
+    public XlmBackend Backend => _backend.Kind;
+
+    /// <summary>
+    /// For people: the device and kernels that run, e.g. "cpu: avx2+fma, 2 threads"; when
+    /// <see cref="XlmBackend.Auto"/> fell back to the CPU, also why.
+    /// </summary>
+    public string BackendDescription { get; }
+
     /// <summary>How the file stores the weight matrices: <c>f16</c> or <c>f32</c>.</summary>
     public string WeightType => _weights.WordEmbeddings.IsHalf ? "f16" : "f32";
 
-    /// <summary>The preset whose generated, unrolled forward runs this model; null when the generic forward does.</summary>
-    internal XlmPreset? GeneratedForward => _encoder.GeneratedPreset;
+    /// <summary>The backend itself, for benchmarks and tests.</summary>
+    internal IEncoderBackend EncoderBackend => _backend;
+
+    /// <summary>The CPU backend: causal models always run on it (<see cref="CreateBackend"/>).</summary>
+    private CpuEncoderBackend Cpu => (CpuEncoderBackend)_backend;
+
+    /// <summary>The preset whose generated, unrolled forward runs this model; null when the generic forward (or a device) does.</summary>
+    internal XlmPreset? GeneratedForward => (_backend as CpuEncoderBackend)?.GeneratedPreset;
 
     /// <summary>Maps a GGUF model file and prepares it for inference.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ModelFileException">The file is malformed or not an XLM model.</exception>
+    /// <exception cref="BackendUnavailableException"><see cref="XlmBackend.Cuda"/> was asked for and no CUDA device (or no provider) is there.</exception>
+    /// <exception cref="DeviceOutOfMemoryException">The device lacks the memory for the weights.</exception>
     public static XlmModel Load(string path, XlmModelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         options ??= new XlmModelOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Threads, 1, nameof(options.Threads));
+        if (!Enum.IsDefined(options.Backend))
+            throw new ArgumentOutOfRangeException(nameof(options), $"unknown backend {options.Backend}");
         var file = GgufFile.Open(path);
         try
         {
             var (config, tokenizer, weights) = ModelFile.Open(file);
-            return new XlmModel(file, config, tokenizer, weights, options.Threads);
+            var backend = CreateBackend(options, config, weights, out string? fallback);
+            return new XlmModel(file, config, tokenizer, weights, backend, fallback);
         }
         catch (ModelFileException e)
         {
@@ -96,6 +129,35 @@ public sealed partial class XlmModel : IDisposable
         {
             file.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The backend <paramref name="options"/> ask for; for Auto, the CPU when no device is there (<paramref name="fallback"/> says why).</summary>
+    private static IEncoderBackend CreateBackend(XlmModelOptions options, XlmConfig config, XlmWeights weights, out string? fallback)
+    {
+        fallback = null;
+        if (options.Backend == XlmBackend.Cpu)
+            return new CpuEncoderBackend(config, weights, options);
+        string? unavailable = options.BackendProvider is null
+            ? "no GPU backend: XlmModelOptions.BackendProvider is not set (it comes from the XlmEdge.Gpu package, which Native AOT builds cannot use)"
+            : config.Geometry.IsCausal
+                ? "the GPU backend runs masked language models (fill-mask); causal models run on the CPU"
+                : null;
+        if (unavailable is not null)
+        {
+            if (options.Backend == XlmBackend.Cuda)
+                throw new BackendUnavailableException(unavailable);
+            fallback = unavailable;
+            return new CpuEncoderBackend(config, weights, options);
+        }
+        try
+        {
+            return options.BackendProvider!.Create(config.Geometry, weights);
+        }
+        catch (Exception e) when (options.Backend == XlmBackend.Auto && e is BackendUnavailableException or DeviceOutOfMemoryException)
+        {
+            fallback = e.Message;
+            return new CpuEncoderBackend(config, weights, options);
         }
     }
 
@@ -206,11 +268,11 @@ public sealed partial class XlmModel : IDisposable
             }
             Span<int> lengths = [inputIds.Length];
             Span<int> languages = [languageId];
-            _encoder.Encode(inputIds, lengths, languages).CopyTo(hidden);
+            _backend.Run(inputIds, lengths, languages, AllRows(inputIds.Length), hidden[..(inputIds.Length * d)], []);
         }
     }
 
-    /// <summary>Releases the worker threads and the file mapping.</summary>
+    /// <summary>Releases the worker threads or the device memory, and the file mapping.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -218,7 +280,7 @@ public sealed partial class XlmModel : IDisposable
             if (_disposed)
                 return;
             _disposed = true;
-            _pool.Dispose();
+            _backend.Dispose();
             _file.Dispose();
         }
     }
@@ -314,31 +376,29 @@ public sealed partial class XlmModel : IDisposable
             at += ids.Length;
         }
 
-        var hidden = _encoder.Encode(_packedIds.AsSpan(0, total), _lengths.AsSpan(0, inputs.Count), _languages.AsSpan(0, inputs.Count));
-        return ProjectMasks(hidden, maskCount);
+        int v = Config.Geometry.VocabularySize;
+        Grow(ref _logits, maskCount * v);
+        var logits = _logits.AsSpan(0, maskCount * v);
+        _backend.Run(_packedIds.AsSpan(0, total), _lengths.AsSpan(0, inputs.Count), _languages.AsSpan(0, inputs.Count),
+            _maskRows.AsSpan(0, maskCount), [], logits);
+        return logits;
     }
 
-    /// <summary>logits[M, V] = hidden[mask rows] E^T + b: the output layer only where it is needed.</summary>
-    private ReadOnlySpan<float> ProjectMasks(ReadOnlySpan<float> hidden, int maskCount)
+    /// <summary>0, 1, ..., count - 1: every row of one input.</summary>
+    private ReadOnlySpan<int> AllRows(int count)
     {
-        int d = Config.Geometry.EmbeddingDimension;
-        Grow(ref _maskHidden, maskCount * d);
-        Grow(ref _logits, maskCount * Config.Geometry.VocabularySize);
-        for (int m = 0; m < maskCount; m++)
-            hidden.Slice(_maskRows[m] * d, d).CopyTo(_maskHidden.AsSpan(m * d, d));
-        var logits = _logits.AsSpan(0, maskCount * Config.Geometry.VocabularySize);
-        _weights.WordEmbeddings.Linear(_pool, _maskHidden.AsSpan(0, maskCount * d), maskCount, _weights.OutputBias.Span, logits);
-        return logits;
+        if (_allRows.Length < count)
+        {
+            _allRows = new int[Math.Max(count, Config.Geometry.ContextLength)];
+            for (int i = 0; i < _allRows.Length; i++)
+                _allRows[i] = i;
+        }
+        return _allRows.AsSpan(0, count);
     }
 
     private FillMaskCandidate[] Candidates(int[] ids, int position, ReadOnlySpan<float> logits, int topK, int[]? targets)
     {
-        // A NaN or infinite weight (the weights tool refuses them, but a file can be changed after
-        // packing) spreads to every logit; ranking NaNs would answer nonsense with p = 1. MaxMagnitude
-        // returns NaN if any element is NaN and infinity if any is infinite.
-        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(logits)))
-            throw new ModelFileException(
-                $"the model produced non-finite logits (NaN or infinity) for the mask at position {position}; its weights may hold NaN or infinite values");
+        CheckFinite(logits, $"for the mask at position {position}");
         Span<int> best;
         if (targets is null)
         {

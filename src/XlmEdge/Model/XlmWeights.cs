@@ -3,19 +3,54 @@ using XlmEdge.Weights;
 
 namespace XlmEdge.Model;
 
-/// <summary>A weight matrix [Rows, Columns] (HF Linear layout [out, in]) viewed in place in the mapping.</summary>
-internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, bool isHalf)
+/// <summary>
+/// A weight matrix [Rows, Columns] (HF Linear layout [out, in]) viewed in place in the mapping: row-major
+/// (the embeddings), or in row panels (<see cref="PanelLayout"/>, the blocks' Linears).
+/// </summary>
+internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, bool isHalf, bool isPanels = false)
 {
     public int Rows { get; } = rows;
     public int Columns { get; } = columns;
     public bool IsHalf { get; } = isHalf;
+    public bool IsPanels { get; } = isPanels;
 
     public ReadOnlySpan<Half> Half => IsHalf ? new(data, Rows * Columns) : throw new InvalidOperationException("matrix is F32");
     public ReadOnlySpan<float> Single => IsHalf ? throw new InvalidOperationException("matrix is F16") : new(data, Rows * Columns);
 
+    /// <summary>
+    /// The values in row-major order [Rows, Columns], for code that reads whole rows (the GPU upload): the
+    /// mapping itself, or an unpacked copy of a matrix in panels.
+    /// </summary>
+    public ReadOnlySpan<System.Half> RowMajorHalf()
+    {
+        if (!IsPanels)
+            return Half;
+        var rows = new System.Half[Rows * Columns];
+        PanelLayout.Unpack(Half, Rows, Columns, rows);
+        return rows;
+    }
+
+    /// <inheritdoc cref="RowMajorHalf"/>
+    public ReadOnlySpan<float> RowMajorSingle()
+    {
+        if (!IsPanels)
+            return Single;
+        var rows = new float[Rows * Columns];
+        PanelLayout.Unpack(Single, Rows, Columns, rows);
+        return rows;
+    }
+
+    /// <summary>The values as <typeparamref name="T"/> (<see cref="System.Half"/> or float), for code that chose the dtype once at load.</summary>
+    public ReadOnlySpan<T> Values<T>() where T : unmanaged =>
+        IsHalf == (typeof(T) == typeof(System.Half)) && (typeof(T) == typeof(System.Half) || typeof(T) == typeof(float))
+            ? new(data, Rows * Columns)
+            : throw new InvalidOperationException($"matrix is {(IsHalf ? "F16" : "F32")}, read as {typeof(T).Name}");
+
     /// <summary>Row <paramref name="row"/> converted to fp32 (embedding lookups).</summary>
     public void CopyRow(int row, Span<float> destination)
     {
+        if (IsPanels)
+            throw new InvalidOperationException("rows of a panel matrix are not contiguous");
         if (IsHalf)
             HalfConversion.ToSingle(Half.Slice(row * Columns, Columns), destination);
         else
@@ -33,7 +68,11 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
     public void Linear(WorkerPool pool, ReadOnlySpan<float> x, int tokens, ReadOnlySpan<float> bias, Span<float> y,
         Activation activation = Activation.None)
     {
-        if (IsHalf)
+        if (IsPanels && IsHalf)
+            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Half, Rows, bias, default, y, activation);
+        else if (IsPanels)
+            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Single, Rows, bias, default, y, activation);
+        else if (IsHalf)
             Kernels.Linear.Forward(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
         else
             Kernels.Linear.Forward(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
@@ -48,7 +87,7 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         WeightMatrix b, ReadOnlySpan<float> biasB, Span<float> yB,
         WeightMatrix c, ReadOnlySpan<float> biasC, Span<float> yC)
     {
-        bool alike = a.IsHalf == b.IsHalf && a.IsHalf == c.IsHalf
+        bool alike = a.IsHalf == b.IsHalf && a.IsHalf == c.IsHalf && !a.IsPanels && !b.IsPanels && !c.IsPanels
             && a.Rows == b.Rows && a.Rows == c.Rows && a.Columns == b.Columns && a.Columns == c.Columns;
         if (!alike)
         {
@@ -99,7 +138,7 @@ internal sealed class XlmWeights
     /// <exception cref="ModelFileException">The file's tensors are not exactly the model's.</exception>
     public static XlmWeights Bind(GgufFile file, XlmGeometry g)
     {
-        var w = new WeightBinder(file, g);
+        var w = new WeightBinder(file, g, LinearsInPanels(file));
         var blocks = new XlmBlock[g.Layers];
         for (int i = 0; i < blocks.Length; i++)
         {
@@ -136,20 +175,49 @@ internal sealed class XlmWeights
         w.CheckEveryTensorBound();
         return weights;
     }
+
+    /// <summary>
+    /// Whether every block's Linears are in panels (<see cref="PanelLayout"/>) of one dtype, and which
+    /// (<paramref name="half"/>): what the generated forwards need to run the panel kernels directly.
+    /// </summary>
+    public bool BlocksInPanels(out bool half)
+    {
+        half = Blocks.Length > 0 && Blocks[0].Query.IsHalf;
+        foreach (var b in Blocks)
+            foreach (var m in (ReadOnlySpan<WeightMatrix>)[b.Query, b.Key, b.Value, b.Output, b.FeedForward1, b.FeedForward2])
+                if (!m.IsPanels || m.IsHalf != half)
+                    return false;
+        return Blocks.Length > 0;
+    }
+
+    /// <summary>
+    /// Whether the blocks' Linears are in the panel layout the kernels stream (<see cref="GgufFormat.KeyLinearLayout"/>);
+    /// files packed before it have no key and keep their row-major Linears, which the row-major kernels read.
+    /// </summary>
+    /// <exception cref="ModelFileException">The key names a layout this runtime does not know.</exception>
+    internal static bool LinearsInPanels(GgufFile file)
+    {
+        if (!file.TryGetMetadata(GgufFormat.KeyLinearLayout, out _))
+            return false;
+        string layout = file.GetString(GgufFormat.KeyLinearLayout);
+        if (layout != GgufFormat.LinearLayoutPanels)
+            throw new ModelFileException($"'{GgufFormat.KeyLinearLayout}' is '{ModelMetadata.Printable(layout)}'; this runtime reads '{GgufFormat.LinearLayoutPanels}' or no key (row-major); re-pack the file with this version's xlmedge-weights pack");
+        return true;
+    }
 }
 
 /// <summary>
 /// Hands out views of a file's tensors by their <see cref="TensorSpec"/> (as candle's VarBuilder
 /// does): the name, shape and accepted types come from the declaration, never from the caller.
 /// </summary>
-internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry)
+internal sealed unsafe class WeightBinder(GgufFile file, XlmGeometry geometry, bool linearsInPanels)
 {
     private int _bound;
 
     public WeightMatrix Matrix(TensorSpec spec, int block = -1)
     {
         var t = Require(spec, block, matrix: true);
-        return new WeightMatrix(file.Pointer(t), (int)t.Shape[0], (int)t.Shape[1], t.Type == GgufTensorType.F16);
+        return new WeightMatrix(file.Pointer(t), (int)t.Shape[0], (int)t.Shape[1], t.Type == GgufTensorType.F16, isPanels: linearsInPanels && spec.Role == TensorRole.Linear);
     }
 
     /// <summary>The matrix, or null when the geometry has no such tensor.</summary>

@@ -30,14 +30,8 @@ public sealed class TokenizedText
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
-        writer.WriteStartArray("tokens");
-        foreach (var token in Tokens)
-            writer.WriteStringValue(token);
-        writer.WriteEndArray();
-        writer.WriteStartArray("ids");
-        foreach (var id in Ids)
-            writer.WriteNumberValue(id);
-        writer.WriteEndArray();
+        Json.WriteArray(writer, "tokens", Tokens);
+        Json.WriteArray(writer, "ids", Ids);
         writer.WriteEndObject();
     }
 

@@ -49,6 +49,13 @@ internal static class GgufFormat
     public const string KeyTokenTypes = "tokenizer.ggml.token_type";
     /// <summary>"xxh3-64:" + 16 hex digits over the whole file with this value's digits read as '0'.</summary>
     public const string KeyContentHash = "xlmedge.content_hash";
+    /// <summary>
+    /// How the blocks' Linear weights are stored: <see cref="LinearLayoutPanels"/>, row panels the kernels
+    /// stream (Kernels.PanelLayout). Files without it (packed before the layout) are refused with "re-pack".
+    /// </summary>
+    public const string KeyLinearLayout = "xlmedge.linear_layout";
+    /// <summary>Row panels of 32, k-major, fp16 in pair order (Kernels.PanelLayout).</summary>
+    public const string LinearLayoutPanels = "panels32";
 
     public const string TokenizerModelName = "xlm-bpe";
 

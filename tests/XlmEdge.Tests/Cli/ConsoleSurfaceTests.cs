@@ -28,6 +28,8 @@ public sealed class ConsoleSurfaceTests
     [Theory]
     [InlineData("fill-mask", "-m, --model", "-k, --top-k", "--targets", "-t, --threads")]
     [InlineData("tokenize", "-m, --model", "-l, --lang")]
+    [InlineData("generate", "-m, --model", "-l, --lang", "-n, --max-tokens", "--temperature", "-k, --top-k", "--top-p", "--seed", "-t, --threads")]
+    [InlineData("score", "-m, --model", "-l, --lang", "-t, --threads")]
     public void EveryCommandHasHelpWithShortFlagsAndExitCodes(string command, params string[] flags)
     {
         foreach (var help in new[] { "--help", "-h" })

@@ -6,7 +6,7 @@ using XlmEdge.Tokenization;
 namespace XlmEdge.Tests.Cli;
 
 /// <summary>
-/// A fuzzer over the console's JSON-lines mode (fill-mask and tokenize): random requests, mutated
+/// A fuzzer over the console's JSON-lines mode (fill-mask, tokenize, generate, score): random requests, mutated
 /// bytes, invalid UTF-8, lone surrogates, huge and deeply nested values. Each batch goes through
 /// stdin as bytes (decoded as the console decodes them) and must keep the contract: exit 0 or 1,
 /// one JSON object answered per non-blank line, errors as {"error":"line N: ..."}, a good line
@@ -39,6 +39,8 @@ public sealed class JsonLinesFuzzTests
     [Theory]
     [InlineData("fill-mask")]
     [InlineData("tokenize")]
+    [InlineData("generate")]
+    [InlineData("score")]
     public void TheJsonLinesContractHoldsOnRandomInput(string command)
     {
         double seconds = double.TryParse(Environment.GetEnvironmentVariable("XLMEDGE_FUZZ_SECONDS"), out var s) ? s : 10;
@@ -75,8 +77,14 @@ public sealed class JsonLinesFuzzTests
         var stderr = new StringWriter();
         int exit;
         using (var stdin = new StreamReader(input, new UTF8Encoding(false)))
-            exit = XlmEdge.Cli.Program.Run(command == "fill-mask" ? [command, "-m", TestModels.TinyEnfrPath, "-k", "3"] : [command, "-m", TestModels.TinyEnfrPath],
-                stdin, stdout, stderr);
+            exit = XlmEdge.Cli.Program.Run(command switch
+                {
+                    "fill-mask" => [command, "-m", TestModels.TinyEnfrPath, "-k", "3"],
+                    "tokenize" => [command, "-m", TestModels.TinyEnfrPath],
+                    // The causal model; the mask token is an ordinary token to it.
+                    "generate" => [command, "-m", TestModels.TinyClmEnfrPath, "-n", "2"],
+                    _ => [command, "-m", TestModels.TinyClmEnfrPath],
+                }, stdin, stdout, stderr);
 
         string context = $"seed {seed} ({command}; replay with XLMEDGE_FUZZ_SEED={seed})";
         Assert.True(exit is 0 or 1, $"{context}: exit {exit}");
@@ -98,7 +106,13 @@ public sealed class JsonLinesFuzzTests
             else if (error)
                 Assert.Matches(@"^line \d+: \S", message.GetString()!);
             else
-                Assert.True(root.TryGetProperty(command == "tokenize" ? "ids" : "masks", out _), $"{context}: {answers[i]}");
+                Assert.True(root.TryGetProperty(command switch
+                {
+                    "tokenize" => "ids",
+                    "fill-mask" => "masks",
+                    "generate" => "generated_ids",
+                    _ => "token_log_probs",
+                }, out _), $"{context}: {answers[i]}");
         }
         Assert.Equal(answers.Any(a => a.StartsWith("{\"error\"", StringComparison.Ordinal)) ? 1 : 0, exit);
     }

@@ -8,9 +8,11 @@ using Xunit.Abstractions;
 namespace XlmEdge.Tests.Generators;
 
 /// <summary>
-/// The generated tiny-enfr forward against the generic one on the goldens' inputs. Both run the same
-/// kernels with the same sizes in the same order on the same worker pool, so their results must be
-/// bit-identical, not just close; the goldens also bound both.
+/// The generated tiny-enfr forward against the generic one on the goldens' inputs. The generated blocks are
+/// their own code (kernels called on the width and dtype chosen at load, residuals added in the Linears'
+/// epilogues, not XlmEncoder.RunBlock), yet they add the same terms in the same order with the same kernels,
+/// so their results must be bit-identical, not just close; the goldens also bound both. On the scalar path
+/// no generated forward runs (it instantiates vector widths only).
 /// </summary>
 public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposable
 {
@@ -30,9 +32,19 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
     public void LoadingTinyEnfrTakesTheGeneratedForward()
     {
         using var model = XlmModel.Load(TestModels.TinyEnfrPath);
-        Assert.Same(XlmPresets.TinyEnfr, model.GeneratedForward);
+        Assert.Same(CpuFeatures.Selected == SimdPath.Scalar ? null : XlmPresets.TinyEnfr, model.GeneratedForward);
         // The fixture geometry runs generated code but is no public preset.
         Assert.Null(XlmPresets.Find(model.Config));
+    }
+
+    [Fact]
+    public void UseGeneratedForwardFalseTakesTheGenericForwardOnAPresetGeometry()
+    {
+        using var model = XlmModel.Load(TestModels.TinyEnfrPath, new XlmModelOptions { UseGeneratedForward = false });
+        Assert.Null(model.GeneratedForward);
+        // The same file without the option runs the generated code, so the option is what differs.
+        using var generated = XlmModel.Load(TestModels.TinyEnfrPath);
+        Assert.Same(CpuFeatures.Selected == SimdPath.Scalar ? null : XlmPresets.TinyEnfr, generated.GeneratedForward);
     }
 
     [Fact]
@@ -142,7 +154,7 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         var (config, _, weights) = ModelFile.Open(_file);
         var generated = new XlmEncoder(config, weights, _pool);
         var generic = new XlmEncoder(config, weights, _pool, useGenerated: false);
-        Assert.Same(XlmPresets.TinyEnfr, generated.GeneratedPreset);
+        Assert.Same(CpuFeatures.Selected == SimdPath.Scalar ? null : XlmPresets.TinyEnfr, generated.GeneratedPreset);
         Assert.Null(generic.GeneratedPreset);
         return (config, weights, generated, generic);
     }

@@ -61,7 +61,7 @@ public sealed class GeneratorTests
         int heads = p.GetProperty("n_heads").GetInt32();
         int layers = p.GetProperty("n_layers").GetInt32();
 
-        var type = output.GetTypeByMetadataName($"XlmEdge.Model.Generated.{className}Forward");
+        var type = output.GetTypeByMetadataName($"XlmEdge.Model.Generated.{className}Forward`3");
         Assert.NotNull(type);
         Assert.True(type.IsSealed);
         Assert.Equal(Accessibility.Internal, type.DeclaredAccessibility);
@@ -74,19 +74,41 @@ public sealed class GeneratorTests
         Assert.Equal(p.GetProperty("max_position_embeddings").GetInt32(), Constant(type, "ContextLength"));
         Assert.Equal((float)p.GetProperty("layer_norm_eps").GetDouble(), Constant(type, "LayerNormEpsilon"));
 
-        // Run calls Block0 .. Block{L-1} in order, and each block is the shared XlmEncoder.RunBlock.
+        // Run calls Block0 .. Block{L-1} in order; each block is the model's equations written out: the width-generic
+        // kernels called directly (never the generic path's XlmEncoder.RunBlock), with the preset's shapes as constants.
         var run = (MethodDeclarationSyntax)type.GetMembers("Run").Single().DeclaringSyntaxReferences.Single().GetSyntax();
         var calls = run.Body!.Statements
             .Select(s => ((InvocationExpressionSyntax)((ExpressionStatementSyntax)s).Expression).Expression.ToString());
         Assert.Equal(Enumerable.Range(0, layers).Select(i => $"Block{i}"), calls);
-        var runBlock = output.GetTypeByMetadataName("XlmEdge.Model.XlmEncoder")!.GetMembers("RunBlock").Single();
+        string[] kernels = ["Linear.Panels", "Linear.Panels", "Linear.Panels", "Attention.SelfAttention", "Linear.Panels", "LayerNorm.AddNormalize", "Linear.Panels", "Linear.Panels", "LayerNorm.AddNormalize"];
+        // K and N of q, k, v, out, lin1, lin2 and the epilogue's residual (x after attention, y after the FFN).
+        string[][] linears =
+        [
+            ["EmbeddingDimension", "EmbeddingDimension", "default"], ["EmbeddingDimension", "EmbeddingDimension", "default"],
+            ["EmbeddingDimension", "EmbeddingDimension", "default"], ["EmbeddingDimension", "EmbeddingDimension", "x"],
+            ["EmbeddingDimension", "FeedForwardDimension", "default"], ["FeedForwardDimension", "EmbeddingDimension", "y"],
+        ];
         for (int i = 0; i < layers; i++)
         {
             var block = (MethodDeclarationSyntax)type.GetMembers($"Block{i}").Single().DeclaringSyntaxReferences.Single().GetSyntax();
             var model = output.GetSemanticModel(block.SyntaxTree);
-            var invocation = Assert.Single(block.DescendantNodes().OfType<InvocationExpressionSyntax>());
-            Assert.Equal(runBlock, model.GetSymbolInfo(invocation).Symbol, SymbolEqualityComparer.Default);
-            Assert.Contains($"_block{i},", invocation.ArgumentList.ToString());
+            var invoked = block.DescendantNodes().OfType<InvocationExpressionSyntax>()
+                .Select(inv => (inv, symbol: (IMethodSymbol)model.GetSymbolInfo(inv).Symbol!))
+                .Where(c => c.symbol.ContainingNamespace.ToDisplayString() == "XlmEdge.Kernels")
+                .ToArray();
+            Assert.Equal(kernels, invoked.Select(c => $"{c.symbol.ContainingType.Name}.{c.symbol.Name}"));
+            Assert.All(invoked, c => Assert.True(c.symbol.IsGenericMethod, $"{c.symbol.Name} is not the width-generic overload"));
+            var panels = invoked.Where(c => c.symbol.Name == "Panels").Select(c => c.inv.ArgumentList.Arguments).ToArray();
+            for (int j = 0; j < linears.Length; j++)
+            {
+                Assert.Equal(linears[j][0], panels[j][3].ToString());
+                Assert.Equal(linears[j][1], panels[j][5].ToString());
+                Assert.Equal(linears[j][2], panels[j][7].ToString());
+                foreach (int at in new[] { 3, 5 })
+                    Assert.True(model.GetConstantValue(panels[j][at].Expression).HasValue, $"Block{i} Linear {j}: argument {at} is not a constant");
+            }
+            Assert.Contains($"_block{i};", block.ToString());
+            Assert.DoesNotContain("RunBlock", block.ToString());
         }
         Assert.Empty(type.GetMembers($"Block{layers}"));
     }
@@ -182,10 +204,10 @@ public sealed class GeneratorTests
     {
         var (_, output) = Library.Value;
         // Causal models run the cached decoder; xnli15 has tlm-xnli15's geometry, whose forward comes first by name.
-        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmClmEnfr1024Forward"));
-        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmClmEnde1024Forward"));
-        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmMlmXnli151024Forward"));
-        Assert.NotNull(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmMlmTlmXnli151024Forward"));
+        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmClmEnfr1024Forward`3"));
+        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmClmEnde1024Forward`3"));
+        Assert.Null(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmMlmXnli151024Forward`3"));
+        Assert.NotNull(output.GetTypeByMetadataName("XlmEdge.Model.Generated.XlmMlmTlmXnli151024Forward`3"));
         var catalogue = output.GetTypeByMetadataName("XlmEdge.XlmPresets")!;
         Assert.Single(catalogue.GetMembers("XlmClmEnfr1024"));
         Assert.Single(catalogue.GetMembers("XlmMlmXnli151024"));

@@ -94,6 +94,60 @@ public sealed class CausalLanguageModelTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void ScoreIsTheLogSoftmaxOfNextTokenLogitsAtEveryPrefix()
+    {
+        var model = Clm.Value;
+        foreach (var (text, lang) in new[] { ("the cat sat on the mat .", "en"), ("le chat est sur le tapis .", "fr"), ("x", "en") })
+        {
+            var score = model.Score(text, lang);
+            int[] ids = [.. score.InputIds];
+            int languageId = model.Tokenizer.LanguageIdOf(lang);
+            var logits = new float[model.Config.Geometry.VocabularySize];
+            double sum = 0;
+            for (int p = 0; p + 1 < ids.Length; p++)
+            {
+                // One NextTokenLogits call per prefix: a recomputation from scratch, not the scoring pass.
+                model.NextTokenLogits(ids.AsSpan(0, p + 1), languageId, logits);
+                double max = logits.Max(), logSumExp = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
+                double expected = logits[ids[p + 1]] - logSumExp;
+                Assert.True(Math.Abs(score.TokenLogProbabilities[p] - expected) <= 1e-4, $"{text} position {p}: {score.TokenLogProbabilities[p]} vs {expected}");
+                sum += expected;
+            }
+            Assert.True(Math.Abs(score.LogLikelihood - sum) <= 1e-4 * ids.Length);
+            Assert.Equal(Math.Exp(-score.LogLikelihood / (ids.Length - 1)), score.Perplexity, 12);
+            Assert.True(score.Perplexity > 1);
+            Assert.Equal(score.TokenLogProbabilities, model.ScoreIds(ids, languageId).TokenLogProbabilities);
+        }
+    }
+
+    [Fact]
+    public void ResultsWriteTheConsolesJson()
+    {
+        var model = Clm.Value;
+        var generated = model.Generate("le chat", "fr", 5);
+        using (var doc = System.Text.Json.JsonDocument.Parse(generated.ToJson()))
+        {
+            var root = doc.RootElement;
+            Assert.Equal(generated.Sequence, root.GetProperty("generated_text").GetString());
+            Assert.Equal(generated.Text, root.GetProperty("text").GetString());
+            Assert.Equal(generated.PromptIds, root.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(generated.GeneratedIds, root.GetProperty("generated_ids").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(generated.Tokens, root.GetProperty("generated_tokens").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(generated.StopReason == GenerationStopReason.MaxTokens ? "max_tokens" : "end_of_sentence", root.GetProperty("stop_reason").GetString());
+        }
+        var score = model.Score("le chat", "fr");
+        using (var doc = System.Text.Json.JsonDocument.Parse(score.ToJson()))
+        {
+            var root = doc.RootElement;
+            Assert.Equal(score.Tokens, root.GetProperty("tokens").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(score.InputIds, root.GetProperty("input_ids").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal(score.TokenLogProbabilities, root.GetProperty("token_log_probs").EnumerateArray().Select(e => e.GetDouble()));
+            Assert.Equal(score.LogLikelihood, root.GetProperty("log_likelihood").GetDouble());
+            Assert.Equal(score.Perplexity, root.GetProperty("perplexity").GetDouble());
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]

@@ -11,13 +11,14 @@ public sealed class NonFiniteTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>The tiny model with one element of an F32 tensor set to <paramref name="value"/>.</summary>
-    internal static string WithWeight(string dir, string tensor, int element, float value)
+    /// <summary>The tiny model (or <paramref name="source"/>) with one element of an F32 tensor set to <paramref name="value"/>.</summary>
+    internal static string WithWeight(string dir, string tensor, int element, float value, string? source = null)
     {
-        string path = Path.Combine(dir, $"poisoned-{value}.gguf");
-        var bytes = File.ReadAllBytes(TestModels.TinyEnfrPath);
+        source ??= TestModels.TinyEnfrPath;
+        string path = Path.Combine(dir, $"poisoned-{Path.GetFileNameWithoutExtension(source)}-{value}.gguf");
+        var bytes = File.ReadAllBytes(source);
         long at;
-        using (var file = GgufFile.Open(TestModels.TinyEnfrPath))
+        using (var file = GgufFile.Open(source))
         {
             Assert.True(file.TryGetTensor(tensor, out var info));
             Assert.Equal(GgufTensorType.F32, info.Type);
@@ -43,6 +44,28 @@ public sealed class NonFiniteTests : IDisposable
     {
         using var model = XlmModel.Load(WithWeight(_dir, "pred_layer.proj.bias", 100, float.NaN));
         Assert.Contains("non-finite logits", Assert.Throws<ModelFileException>(() => model.FillMask("a <special1> b", "en")).Message);
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    public void GenerationAndScoringThrowTheSameModelFileException(float value)
+    {
+        using var model = XlmModel.Load(WithWeight(_dir, "transformer.layer_norm_emb.weight", 0, value, TestModels.TinyClmEnfrPath));
+        foreach (var call in new Action[]
+                 {
+                     () => model.Generate("the cat", "en", 4),
+                     () => model.Generate("the cat", "en", 4, new SamplingOptions { Temperature = 1, Seed = 1 }),
+                     () => model.Score("the cat", "en"),
+                     () => model.NextTokenLogits("the cat", "en"),
+                 })
+        {
+            Assert.Contains("the model produced non-finite logits", Assert.Throws<ModelFileException>(call).Message);
+        }
+        // One NaN in the output bias reaches only that logit: still refused.
+        using var bias = XlmModel.Load(WithWeight(_dir, "pred_layer.proj.bias", 7, float.NaN, TestModels.TinyClmEnfrPath));
+        Assert.Throws<ModelFileException>(() => bias.Generate("the cat", "en", 4));
+        Assert.Throws<ModelFileException>(() => bias.Score("the cat", "en"));
     }
 
     [Fact]

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using XlmEdge.Kernels;
 using XlmEdge.Weights;
 
 namespace XlmEdge.Tests.Weights;
@@ -32,10 +34,18 @@ public class PackedFileTests
             Assert.Equal(entry.Shape, t.Shape);
             Assert.Equal(0, t.DataOffset % 64);
             var values = entry.ToFloats();
+            bool panels = InPanels(name);
+            int N = (int)entry.Shape[0], K = entry.Shape.Length == 2 ? (int)entry.Shape[1] : 1;
             if (dtype == "f16" && entry.Shape.Length == 2)
             {
                 Assert.Equal(GgufTensorType.F16, t.Type);
-                var stored = file.GetHalf(name);
+                var stored = file.GetHalf(name).ToArray();
+                if (panels)
+                {
+                    var rows = new Half[stored.Length];
+                    PanelLayout.Unpack(stored, N, K, rows);
+                    stored = rows;
+                }
                 Assert.Equal(values.Length, stored.Length);
                 for (int i = 0; i < values.Length; i++)
                     Assert.True(values[i] == (float)stored[i], $"{name}[{i}]: {values[i]} != {(float)stored[i]}");
@@ -43,9 +53,82 @@ public class PackedFileTests
             else
             {
                 Assert.Equal(GgufTensorType.F32, t.Type);
-                Assert.Equal(values, file.GetFloat32Tensor(name).ToArray());
+                var stored = file.GetFloat32Tensor(name).ToArray();
+                if (panels)
+                {
+                    var rows = new float[stored.Length];
+                    PanelLayout.Unpack(stored, N, K, rows);
+                    stored = rows;
+                }
+                Assert.Equal(values, stored);
             }
         }
+    }
+
+    // The blocks' Linear weights (q, k, v, out, lin1, lin2), stored in row panels (PanelLayout) since the layout key exists.
+    private static bool InPanels(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, @"^transformer\.(attentions\.\d+\.(q|k|v|out)_lin|ffns\.\d+\.lin[12])\.weight$");
+
+    [Theory]
+    [InlineData("f32")]
+    [InlineData("f16")]
+    public void FilesPackedBeforeThePanelLayoutStillLoadAndAgree(string dtype)
+    {
+        using var tmp = new TempDir();
+        var output = WeightsTool.Pack(tmp.Checkpoint(Path.Combine(Fixtures.Root, "tiny-enfr"), "model.safetensors"), tmp.File("x.gguf"), dtype);
+        using (var file = GgufFile.Open(output))
+            Assert.Equal(GgufFormat.LinearLayoutPanels, file.GetString(GgufFormat.KeyLinearLayout));
+        // A file as pack wrote it before the layout: no key, every Linear row-major.
+        string old = tmp.File("old.gguf");
+        TestGguf.Rewrite(output, old, (metadata, tensors) =>
+        {
+            Assert.Equal(1, metadata.RemoveAll(m => m.Key == GgufFormat.KeyLinearLayout));
+            for (int i = 0; i < tensors.Count; i++)
+                if (InPanels(tensors[i].Name))
+                    tensors[i] = tensors[i] with { Data = RowMajor(tensors[i]) };
+        });
+
+        var golden = Model.Goldens.Load("tiny-enfr").Cases.OrderByDescending(c => c.InputIds.Length).First();
+        float[] Hidden(string path, bool generated)
+        {
+            using var model = XlmModel.Load(path);
+            // The generated forward runs panels only; the file packed before them takes the generic one.
+            Assert.Same(generated && CpuFeatures.Selected != SimdPath.Scalar ? XlmPresets.TinyEnfr : null, model.GeneratedForward);
+            var hidden = new float[golden.InputIds.Length * model.Config.Geometry.EmbeddingDimension];
+            model.EncodeIds(golden.InputIds, golden.LangId, hidden);
+            return hidden;
+        }
+        float[] panels = Hidden(output, generated: true), rows = Hidden(old, generated: false);
+        // Same weights, two kernels that sum in different orders: agreement far below the goldens' 5e-5
+        // (reading either file in the other's layout scrambles the weights and differs by O(1)).
+        Assert.True(Model.Goldens.MaxDiff(panels, rows) <= 1e-5f, $"{dtype}: panel and row-major files differ by {Model.Goldens.MaxDiff(panels, rows)}");
+        if (dtype == "f32")
+            Assert.True(Model.Goldens.MaxDiff(rows, golden.HiddenStates.SelectMany(r => r).ToArray()) <= 5e-5f);
+    }
+
+    [Fact]
+    public void InspectShowsTheLinearLayoutAndAnUnknownOneIsRefusedWithRePack()
+    {
+        using var tmp = new TempDir();
+        var output = WeightsTool.Pack(tmp.Checkpoint(Path.Combine(Fixtures.Root, "tiny-enfr"), "model.safetensors"), tmp.File("x.gguf"));
+        string other = tmp.File("other.gguf");
+        TestGguf.Rewrite(output, other, (metadata, _) => metadata.Set(GgufFormat.KeyLinearLayout, GgufValueType.String, "rows"));
+        var e = Assert.Throws<ModelFileException>(() => XlmModel.Load(other));
+        Assert.Contains("re-pack", e.Message);
+        Assert.Contains("re-pack", WeightsTool.Run("verify", other).SingleError());
+        Assert.Contains($"{GgufFormat.KeyLinearLayout}", WeightsTool.Run("inspect", output).Stdout);
+        Assert.Equal(0, WeightsTool.Run("verify", output).ExitCode);
+    }
+
+    private static byte[] RowMajor(TestTensor t)
+    {
+        int N = (int)t.Shape[0], K = (int)t.Shape[1];
+        var data = new byte[t.Data.Length];
+        if (t.Type == (uint)GgufTensorType.F16)
+            PanelLayout.Unpack(MemoryMarshal.Cast<byte, Half>(t.Data), N, K, MemoryMarshal.Cast<byte, Half>(data.AsSpan()));
+        else
+            PanelLayout.Unpack(MemoryMarshal.Cast<byte, float>(t.Data), N, K, MemoryMarshal.Cast<byte, float>(data.AsSpan()));
+        return data;
     }
 
     [Theory]

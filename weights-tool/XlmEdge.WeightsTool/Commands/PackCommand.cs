@@ -25,7 +25,8 @@ internal sealed record PackOptions(string Checkpoint, string Output, GgufTensorT
 /// a temporary file in the destination folder, checked as loading would check it, hashed, then
 /// renamed over the destination). Only regular files are read; the output may not be a device
 /// or one of the files it is made from. Notes and warnings go to stderr only when pack succeeds:
-/// on failure stderr is the one error line.
+/// on failure stderr is the one error line. The blocks' Linear weights are stored in row panels
+/// (<see cref="GgufFormat.KeyLinearLayout"/>), the order the kernels stream them in.
 /// </summary>
 internal static class PackCommand
 {
@@ -71,7 +72,8 @@ internal static class PackCommand
             for (int i = 0; i < tensors.Count; i++)
             {
                 GgufWriter.WritePadding(stream, writer.DataStart + entries[i].Offset);
-                converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance);
+                converter.Write(checkpoint.File, tensors[i].Source, entries[i].Type, stream, progress.Advance,
+                    panels: tensors[i].Instance.Spec.Role == TensorRole.Linear);
             }
             GgufWriter.WritePadding(stream, writer.FileLength);
             stream.Flush();
@@ -220,6 +222,7 @@ internal static class PackCommand
         w.AddUInt32(GgufFormat.KeyMaskTokenId, (uint)m.Specials.Mask);
         if (m.TokenTypes is not null)
             w.AddInt32Array(GgufFormat.KeyTokenTypes, m.TokenTypes);
+        w.AddString(GgufFormat.KeyLinearLayout, GgufFormat.LinearLayoutPanels);
         w.AddString(GgufFormat.KeyContentHash, GgufContentHash.Placeholder);
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using XlmEdge.Kernels;
 using XlmEdge.Weights;
 using XlmEdge.WeightsTool.Checkpoints;
 
@@ -9,24 +10,33 @@ namespace XlmEdge.WeightsTool.Gguf;
 /// Converts one checkpoint tensor (F32, F16 or BF16) into GGUF F32 or F16 bytes, a chunk at a
 /// time, straight into the output stream. Every value is checked: NaN or infinity in the source
 /// and a value that overflows fp16 are errors naming the tensor and the element; the largest
-/// fp16 rounding error is tracked for the report.
+/// fp16 rounding error is tracked for the report. The blocks' Linear weights are written in row panels
+/// (<see cref="PanelLayout"/>): converted 32 rows at a time and reordered before encoding.
 /// </summary>
 internal sealed class TensorConverter
 {
     private const int ChunkElements = 1 << 18;
-    private readonly byte[] _buffer = new byte[ChunkElements * 4];
-    private readonly float[] _values = new float[ChunkElements];
+    private byte[] _buffer = new byte[ChunkElements * 4];
+    private float[] _values = new float[ChunkElements];
+    private byte[] _panel = [];
 
     public float MaxRoundingError { get; private set; }
     public string? MaxRoundingErrorTensor { get; private set; }
 
-    public void Write(MappedFile source, CheckpointTensor tensor, GgufTensorType target, Stream output, Action<long>? progress = null)
+    public void Write(MappedFile source, CheckpointTensor tensor, GgufTensorType target, Stream output, Action<long>? progress = null, bool panels = false)
     {
         int size = SourceDTypes.Size(tensor.DType);
         long count = tensor.ElementCount;
+        // Panels: one panel of rows per chunk (the rows after the last full panel are one more).
+        int K = panels ? checked((int)tensor.Shape[1]) : 0, N = panels ? checked((int)tensor.Shape[0]) : 0;
+        if (panels && (long)PanelLayout.Rows * K > _values.Length)
+        {
+            _values = new float[PanelLayout.Rows * K];
+            _buffer = new byte[_values.Length * 4];
+        }
         for (long done = 0; done < count;)
         {
-            int n = (int)Math.Min(ChunkElements, count - done);
+            int n = panels ? Math.Min(PanelLayout.Rows, N - (int)(done / K)) * K : (int)Math.Min(ChunkElements, count - done);
             var raw = source.Span(tensor.DataOffset + done * size, (long)n * size, $"data of tensor '{tensor.Name}'");
             var values = _values.AsSpan(0, n);
             Decode(tensor.DType, raw, values);
@@ -36,10 +46,24 @@ internal sealed class TensorConverter
                     throw new ModelFileException($"tensor '{tensor.Name}' has {(float.IsNaN(values[i]) ? "NaN" : "an infinity")} at index {Index(tensor.Shape, done + i)}");
             }
             int bytes = target == GgufTensorType.F16 ? EncodeHalf(tensor, values, done) : EncodeSingle(values);
-            output.Write(_buffer, 0, bytes);
+            output.Write(panels ? Reorder(bytes, n / K, K, target) : _buffer, 0, bytes);
             done += n;
             progress?.Invoke(bytes);
         }
+    }
+
+    /// <summary>Encoded rows [rows, K] -> their panel ([K][32] in fp16 pair order or row order, or [K][rows] for the last rows).</summary>
+    private byte[] Reorder(int bytes, int rows, int K, GgufTensorType target)
+    {
+        if (_panel.Length < bytes)
+            _panel = new byte[bytes];
+        var encoded = _buffer.AsSpan(0, bytes);
+        var panel = _panel.AsSpan(0, bytes);
+        if (target == GgufTensorType.F16)
+            PanelLayout.Pack<Half>(MemoryMarshal.Cast<byte, Half>(encoded), rows, K, MemoryMarshal.Cast<byte, Half>(panel), pairs: true);
+        else
+            PanelLayout.Pack<float>(MemoryMarshal.Cast<byte, float>(encoded), rows, K, MemoryMarshal.Cast<byte, float>(panel), pairs: false);
+        return _panel;
     }
 
     private static void Decode(SourceDType dtype, ReadOnlySpan<byte> raw, Span<float> values)

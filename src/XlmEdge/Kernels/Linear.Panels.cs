@@ -1,0 +1,268 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace XlmEdge.Kernels;
+
+internal static partial class Linear
+{
+    /// <summary>
+    /// y = x·W^T + bias (+ residual), then the activation, with W in panels (<see cref="PanelLayout"/>): the
+    /// layout the weights tool writes for the blocks' Linears.
+    /// </summary>
+    /// <remarks>
+    /// x is packed once into k-major token panels of 2·lanes (<see cref="Pack{TS, TVec}(WorkerPool, ReadOnlySpan{float}, int, int, bool, float, out float)"/>,
+    /// natural k order; times 2^112 for fp16 weights, as the other kernels do). Each work item is one
+    /// panel of 32 rows, read as one contiguous stream: <see cref="PanelKernels.Kernel"/> runs two vectors
+    /// of rows against blocks of up to 12 tokens (6 below 512 bits), W along the lanes and tokens broadcast,
+    /// so the sums land in y's own order (no transpose) and the epilogue adds bias and residual and applies
+    /// GELU on whole vectors. fp16 panels are widened in registers by every block of tokens up to
+    /// <see cref="InRegisterTokens{TS, TVec}"/> tokens; with more, each K-slice of the panel is widened once
+    /// into an fp32 buffer that every block then reads. Rows past the last full panel are a plain scalar loop.
+    /// </remarks>
+    internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
+    {
+        Validate(x, T, K, w.Length, N, bias, y);
+        if (!residual.IsEmpty && residual.Length < (long)T * N)
+            throw new ArgumentException($"residual holds {residual.Length} floats; T*N = {(long)T * N} needed.", nameof(residual));
+        if (T == 0)
+            return;
+        if (typeof(TW) != typeof(Half))
+        {
+            var plain = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, scale: 1f);
+            RunPanels<TS, TVec, TW, ScaledHalves>(pool, plain, x, T, K, w, N, bias, residual, y, activation);
+            return;
+        }
+        var packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, HalfBits.Scale, out float max);
+        if (max < UnscaledLimit)
+        {
+            RunPanels<TS, TVec, TW, UnscaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation);
+            return;
+        }
+        packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, 1f);
+        RunPanels<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation);
+    }
+
+    /// <summary>y = x·W^T + bias (+ residual), then the activation, with W in panels, on the width this process runs.</summary>
+    internal static void ForwardPanels<TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged
+    {
+        switch (CpuFeatures.Selected)
+        {
+            case SimdPath.Vector512: Panels<Simd512, System.Runtime.Intrinsics.Vector512<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
+            case SimdPath.Vector256: Panels<Simd256, System.Runtime.Intrinsics.Vector256<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
+            case SimdPath.Vector128: Panels<Simd128, System.Runtime.Intrinsics.Vector128<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
+            default: PanelsScalar(x, T, K, w, N, bias, residual, y, activation); break;
+        }
+    }
+
+    /// <summary>The scalar twin of <see cref="Panels{TS, TVec, TW}"/>: one dot product per output through <see cref="PanelLayout.IndexOf"/>.</summary>
+    internal static void PanelsScalar<TW>(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged
+    {
+        Validate(x, T, K, w.Length, N, bias, y);
+        bool pairs = typeof(TW) == typeof(Half);
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++)
+            {
+                float sum = 0;
+                for (int k = 0; k < K; k++)
+                    sum += x[t * K + k] * Widen(w[(int)PanelLayout.IndexOf(n, k, N, K, pairs)]);
+                y[t * N + n] = Finish(sum, bias, residual.IsEmpty ? 0 : residual[t * N + n], n, activation);
+            }
+    }
+
+    /// <summary>sum + bias + residual, then the activation: the order the vector epilogue adds them in.</summary>
+    private static float Finish(float sum, ReadOnlySpan<float> bias, float residual, int n, Activation activation)
+    {
+        if (!bias.IsEmpty)
+            sum += bias[n];
+        sum += residual;
+        return activation == Activation.Gelu ? Activations.GeluScalar(sum) : sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Widen<TW>(TW value) where TW : unmanaged =>
+        typeof(TW) == typeof(Half) ? (float)Unsafe.As<TW, Half>(ref value) : Unsafe.As<TW, float>(ref value);
+
+    /// <summary>Tokens per panel-kernel block: 24 accumulators of AVX-512's 32 registers, 12 of the 16 narrower paths have.</summary>
+    internal static int PanelTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? 12 : 6;
+
+    /// <summary>
+    /// Up to this many tokens every block of tokens widens fp16 panels in registers again; past it each K-slice
+    /// is widened once into an fp32 buffer that every block reads. Measured per width (one thread, six layers'
+    /// worth of enfr-1024 Linears, interleaved A/B on Zen 5): with AVX-512 re-widening is 1.1-1.7x faster than
+    /// the buffer from 16 to 64 tokens, level at 128, 12 % slower at 512; with AVX2 (12 accumulators per
+    /// widened k step instead of 24) it wins only while there are at most two blocks (8 tokens) and loses
+    /// 35-65 % from 24 tokens on.
+    /// </summary>
+    internal static int InRegisterTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? 128 : 8;
+
+    private static void RunPanels<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        int xWidth = 2 * TS.Count, paddedT = (T + xWidth - 1) / xWidth * xWidth;
+        int slice = Math.Min(K, Tiling<TS, TVec>.PanelSlice);
+        bool buffered = typeof(TW) == typeof(Half) && T > InRegisterTokens<TS, TVec>();
+        int tile = paddedT * PanelLayout.Rows, buffer = buffered ? slice * PanelLayout.Rows : 0;
+        pool.EnsureScratch(checked(tile + buffer));
+        var job = new PanelJob<TS, TVec, TW, TH>
+        {
+            Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Residual = residual, Y = y, Activation = activation,
+            T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Buffered = buffered, Scratch = tile + buffer,
+        };
+#if NET9_0_OR_GREATER
+        pool.For((N + PanelLayout.Rows - 1) / PanelLayout.Rows, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0, items = (N + PanelLayout.Rows - 1) / PanelLayout.Rows; item < items; item++)
+            job.Execute(item, 0);
+#endif
+    }
+
+    /// <summary>One panel of 32 rows per item (the rows after the last full panel are one more item).</summary>
+    private ref struct PanelJob<TS, TVec, TW, TH> : IParallelJob
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        public WorkerPool Pool;
+        public ReadOnlySpan<float> Packed, X, Bias, Residual;
+        public ReadOnlySpan<TW> W;
+        public Span<float> Y;
+        public Activation Activation;
+        public int T, K, N, PaddedT, Slice, Scratch;
+        public bool Buffered;
+
+        public readonly void Execute(int index, int worker)
+        {
+            const int Rows = PanelLayout.Rows;
+            int n0 = index * Rows, K = this.K;
+            ref TW panel = ref Unsafe.Add(ref MemoryMarshal.GetReference(W), (nint)n0 * K);
+            if (N - n0 < Rows)
+            {
+                TailPanel(ref panel, n0, N - n0);
+                return;
+            }
+            int lanes = TS.Count, xWidth = 2 * lanes, subPanels = Rows / xWidth, T = this.T;
+            var scratch = Pool.Scratch(worker, Scratch);
+            ref float tile = ref MemoryMarshal.GetReference(scratch);
+            ref float buffer = ref Unsafe.Add(ref tile, PaddedT * Rows);
+            ref float packed = ref MemoryMarshal.GetReference(Packed);
+            for (int k0 = 0; k0 < K; k0 += Slice)
+            {
+                int kc = Math.Min(Slice, K - k0);
+                bool accumulate = k0 > 0;
+                if (Buffered)
+                {
+                    WidenPanel<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref panel, (nint)k0 * Rows)), kc, ref buffer);
+                    for (int q = 0; q < subPanels; q++)
+                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref buffer, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
+                }
+                else if (typeof(TW) == typeof(Half))
+                {
+                    ref Half half = ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref panel, (nint)k0 * Rows));
+                    for (int q = 0; q < subPanels; q++)
+                        Blocks<Half, HalfPanel<TH>>(ref Unsafe.Add(ref half, HalfPanel<TH>.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
+                }
+                else
+                {
+                    ref float single = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref panel, (nint)k0 * Rows));
+                    for (int q = 0; q < subPanels; q++)
+                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref single, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
+                }
+            }
+            for (int t = 0; t < T; t++)
+                PanelEpilogue(ref Unsafe.Add(ref tile, t * Rows), t, n0);
+        }
+
+        /// <summary>Every block of tokens against one sub-panel's K-slice.</summary>
+        private readonly void Blocks<TSource, TSrc>(ref TSource w, ref float packed, int k0, int kc, ref float tile, bool accumulate)
+            where TSource : unmanaged where TSrc : struct, IPanelSource<TSource>
+        {
+            int xWidth = 2 * TS.Count, block = PanelTokens<TS, TVec>(), K = this.K;
+            for (int p = 0; p * xWidth < T; p++)
+            {
+                ref float xPanel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * xWidth);
+                for (int j0 = 0; j0 < xWidth && p * xWidth + j0 < T; j0 += block)
+                {
+                    // Tokens past T in the last x panel are zeros: a block may cover them, never past the panel.
+                    int count = Math.Min(Math.Min(block, xWidth - j0), T - p * xWidth - j0);
+                    ref float x = ref Unsafe.Add(ref xPanel, j0);
+                    ref float t = ref Unsafe.Add(ref tile, (p * xWidth + j0) * PanelLayout.Rows);
+                    if (count > 8 && block == 12)
+                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens12>(ref w, ref x, xWidth, kc, ref t, accumulate);
+                    else if (count > 6 && block == 12)
+                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens8>(ref w, ref x, xWidth, kc, ref t, accumulate);
+                    else if (count > 4)
+                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens6>(ref w, ref x, xWidth, kc, ref t, accumulate);
+                    else if (count > 2)
+                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens4>(ref w, ref x, xWidth, kc, ref t, accumulate);
+                    else if (count == 2)
+                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens2>(ref w, ref x, xWidth, kc, ref t, accumulate);
+                    else
+                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens1>(ref w, ref x, xWidth, kc, ref t, accumulate);
+                }
+            }
+        }
+
+        /// <summary>y[t, n0 .. n0+32) = tile row + bias (+ residual), then the activation.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void PanelEpilogue(ref float row, int t, int n0)
+        {
+            ref float y = ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), (nint)t * N + n0);
+            ref float b = ref Unsafe.Add(ref MemoryMarshal.GetReference(Bias), n0);
+            ref float r = ref Unsafe.Add(ref MemoryMarshal.GetReference(Residual), (nint)t * N + n0);
+            bool hasBias = !Bias.IsEmpty, hasResidual = !Residual.IsEmpty, gelu = Activation == Activation.Gelu;
+            for (int i = 0; i < PanelLayout.Rows; i += TS.Count)
+            {
+                var v = TS.Load(in Unsafe.Add(ref row, i));
+                if (hasBias)
+                    v = TS.Add(v, TS.Load(in Unsafe.Add(ref b, i)));
+                if (hasResidual)
+                    v = TS.Add(v, TS.Load(in Unsafe.Add(ref r, i)));
+                if (gelu)
+                    v = Activations.Gelu<TS, TVec>(v);
+                TS.Store(v, ref Unsafe.Add(ref y, i));
+            }
+        }
+
+        /// <summary>The rows after the last full panel, stored [K][rows]: plain loops over the unpacked x.</summary>
+        private readonly void TailPanel(ref TW tail, int n0, int rows)
+        {
+            int K = this.K;
+            for (int t = 0; t < T; t++)
+            {
+                var xt = X.Slice(t * K, K);
+                for (int r = 0; r < rows; r++)
+                {
+                    float sum = 0;
+                    for (int k = 0; k < K; k++)
+                        sum += xt[k] * Widen(Unsafe.Add(ref tail, (nint)k * rows + r));
+                    int n = n0 + r;
+                    Y[t * N + n] = Finish(sum, Bias, Residual.IsEmpty ? 0 : Residual[t * N + n], n, Activation);
+                }
+            }
+        }
+    }
+
+    /// <summary>fp16 panel k-rows -> fp32 k-rows with the rows in order (the pair order undone by where each half is stored).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WidenPanel<TS, TVec, TH>(ref Half panel, int kc, ref float buffer)
+        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
+    {
+        const int Rows = PanelLayout.Rows;
+        int lanes = TS.Count;
+        for (int k = 0; k < kc; k++)
+        {
+            ref Half source = ref Unsafe.Add(ref panel, (nint)k * Rows);
+            ref float destination = ref Unsafe.Add(ref buffer, (nint)k * Rows);
+            for (int q = 0; q < Rows / (2 * lanes); q++)
+            {
+                LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref source, 2 * lanes * q), out var even, out var odd);
+                TS.Store(even, ref Unsafe.Add(ref destination, lanes * q));
+                TS.Store(odd, ref Unsafe.Add(ref destination, Rows / 2 + lanes * q));
+            }
+        }
+    }
+}

@@ -27,11 +27,11 @@ if (mode === "requests") {
       m.top5.forEach((want, r) => {
         const cand = got.candidates[r];
         const tie = r < 4 ? Math.abs(m.top5[r].logit - m.top5[r + 1].logit) <= 2 * LOGIT : m.top6_min_logit_gap <= 2 * LOGIT;
-        if (!cand || (cand.id !== want.id && !tie)) { errors.push(`${c.id} mask ${k} rank ${r}: id ${cand && cand.id}, golden ${want.id}`); return; }
-        const d = Math.abs(cand.logit - m.logits[cand.id]);
+        if (!cand || (cand.token !== want.id && !tie)) { errors.push(`${c.id} mask ${k} rank ${r}: id ${cand && cand.token}, golden ${want.id}`); return; }
+        const d = Math.abs(cand.logit - m.logits[cand.token]);
         maxLogit = Math.max(maxLogit, d);
         if (d > LOGIT) errors.push(`${c.id} mask ${k} rank ${r}: logit off by ${d}`);
-        if (cand.id === want.id && Math.abs(cand.prob - want.prob) > PROB) errors.push(`${c.id} mask ${k} rank ${r}: prob off by ${Math.abs(cand.prob - want.prob)}`);
+        if (cand.token === want.id && Math.abs(cand.score - want.prob) > PROB) errors.push(`${c.id} mask ${k} rank ${r}: prob off by ${Math.abs(cand.score - want.prob)}`);
       });
     });
   });

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -76,7 +77,9 @@ internal static class Attention
         Validate(q, k, v, T, heads, headDim, output);
         int width = heads * headDim;
         float scale = 1f / MathF.Sqrt(headDim);
-        var scores = new float[T];
+        // Rented, not new: the scalar path (XLMEDGE_SIMD=scalar) allocates nothing per call either.
+        float[] rented = ArrayPool<float>.Shared.Rent(T);
+        var scores = rented.AsSpan(0, T);
         for (int head = 0; head < heads; head++)
         {
             int offset = head * headDim;
@@ -102,6 +105,7 @@ internal static class Attention
                 }
             }
         }
+        ArrayPool<float>.Shared.Return(rented);
     }
 
     private static void Validate(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)

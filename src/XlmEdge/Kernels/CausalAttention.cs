@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -65,7 +66,8 @@ internal static class CausalAttention
         Validate(q, keys, values, start, n, heads, headDim, output);
         int width = heads * headDim;
         float scale = 1f / MathF.Sqrt(headDim);
-        var scores = new float[start + n];
+        // Rented, not new: the scalar path (XLMEDGE_SIMD=scalar) allocates nothing per call either.
+        float[] scores = ArrayPool<float>.Shared.Rent(start + n);
         for (int head = 0; head < heads; head++)
         {
             int offset = head * headDim;
@@ -93,6 +95,7 @@ internal static class CausalAttention
                 }
             }
         }
+        ArrayPool<float>.Shared.Return(scores);
     }
 
     private static void Validate(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,

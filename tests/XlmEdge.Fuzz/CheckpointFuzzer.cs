@@ -123,16 +123,20 @@ internal sealed partial class CheckpointFuzzer(string workFolder) : IFuzzer
         if (!File.Exists(path) || !InputFilesAreRegular(path))
             return $"{file}: none";
         JsonObject root;
+        List<string> keys;
         try
         {
             root = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new FormatException();
+            // JsonNode parses lazily: a lone surrogate escape from an earlier mutation throws only when
+            // the keys or values are read (seen in CI), so read them all here.
+            keys = root.Select(p => p.Key).ToList();
+            _ = root.ToJsonString();
         }
         catch (Exception)
         {
             return $"{file}: none (already broken)";
         }
         string what;
-        var keys = root.Select(p => p.Key).ToList();
         int choice = random.Next(4);
         if (choice == 0 && keys.Count > 0)
         {

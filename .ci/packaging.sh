@@ -42,7 +42,8 @@ make -s -C samples/c clean
 make -s -C samples/c run MODEL="$work/d512.gguf" | tee "$work/c.out"
 lib_version=$(sed -n 's/^libxlmedge \([^ ]*\) .*/\1/p' "$work/c.out")
 if [[ $(uname -m) == x86_64 ]]; then
-  grep -Eq 'kernels: (avx2\+fma|avx512), weights: f16, d=512' "$work/c.out" || { echo "error: the packaged library does not run vector kernels at d = 512" >&2; exit 1; }
+  { grep -Eq '^libxlmedge .*"simd":"(avx2\+fma|avx512)"' "$work/c.out" && grep -q '^model: weights f16, d=512,' "$work/c.out"; } \
+    || { echo "error: the packaged library does not run vector kernels at d = 512" >&2; exit 1; }
 fi
 make -s -C samples/c clean
 

@@ -2,7 +2,7 @@
 # The XlmEdge benchmark (docs/benchmarks.md): XlmEdge against ONNX Runtime and PyTorch on one
 # synthetic checkpoint of the real xlm-mlm-enfr-1024 geometry, same inputs, same thread count.
 #
-#   tests/XlmEdge.Benchmarks/run-benchmarks.sh [--threads N] [--iterations SCALE] [--engines LIST] [--update-docs] [--profile]
+#   tests/XlmEdge.Benchmarks/run-benchmarks.sh [--threads N] [--iterations SCALE] [--engines LIST] [--update-docs] [--profile] [--q8-only]
 #
 # Steps (each generated artifact is cached in tests/XlmEdge.Benchmarks/work/, git-ignored;
 # delete that folder to regenerate): install missing Debian packages; make the checkpoint with
@@ -12,8 +12,9 @@
 # in this repository. Results: work/results/results.md, results.json, benchmark-latency.svg, and the
 # generation row (a causal checkpoint of the same geometry, export without a cache): generation.md.
 # --update-docs copies the chart to docs/benchmark-latency.svg. --profile then samples XlmEdge with
-# perf at T = 16 and T = 128 (work/results/profile-T16.txt, profile-T128.txt). Other arguments go to
-# the benchmark console.
+# perf at T = 16 and T = 128 (work/results/profile-T16.txt, profile-T128.txt). The int8 section (issue
+# 12: XlmEdge q8 and fp16 against ONNX Runtime fp32 and on an int8 export, work/results/q8.md) runs
+# after the generation row; --q8-only runs it alone. Other arguments go to the benchmark console.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +23,7 @@ work="$here/work"
 py=/usr/bin/python3   # Debian's torch lives in the system Python, not in a pyenv python3 on PATH
 update_docs=0
 profile=0
+q8_only=0
 threads="$(nproc)"
 args=()
 prev=""
@@ -29,6 +31,7 @@ for a in "$@"; do
     case "$a" in
         --update-docs) update_docs=1 ;;
         --profile) profile=1 ;;
+        --q8-only) q8_only=1 ;;
         *) args+=("$a"); [ "$prev" = "--threads" ] && threads="$a" ;;
     esac
     prev="$a"
@@ -70,6 +73,7 @@ export_onnx() {
 }
 export_onnx "$work/enfr-1024.onnx"
 export_onnx "$work/enfr-1024-encoder.onnx" --head encoder
+export_onnx "$work/enfr-1024-int8.onnx" --weights int8   # the int8 peer of the q8 section (407 MB)
 
 # 4. the benchmark console, Release (references xlmedge-weights, so that is built too)
 say "building the benchmark (Release)"
@@ -81,6 +85,20 @@ bin="$here/bin/Release/net10.0"
 say "packing enfr-1024.gguf and tiny-enfr.gguf"
 "$bin/xlmedge-weights" pack "$ckpt" -o "$work/enfr-1024.gguf"
 "$bin/xlmedge-weights" pack "$root/tests/fixtures/tiny-enfr" -o "$work/tiny-enfr.gguf" >/dev/null
+"$bin/xlmedge-weights" pack "$ckpt" --dtype q8 -o "$work/enfr-1024-q8.gguf" >/dev/null
+
+# The int8 section: fill-mask at T = 8 .. 512, XlmEdge q8 and fp16 against ONNX Runtime fp32 and int8,
+# each engine in its own child process, two rounds in rotating order (a few minutes).
+q8_section() {
+    say "q8 against ONNX Runtime fp32 and int8 (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$bin/XlmEdge.Benchmarks" q8 --checkpoint "$ckpt" --q8 "$work/enfr-1024-q8.gguf" --gguf "$work/enfr-1024.gguf" \
+        --onnx "$work/enfr-1024.onnx" --onnx-int8 "$work/enfr-1024-int8.onnx" --threads "$threads" --out "$work/results" \
+        ${args[@]+"${args[@]}"}
+}
+if [ "$q8_only" = 1 ]; then
+    q8_section
+    exit
+fi
 
 # 6. the artefacts users run, (re)published when a source file is newer, with the instruction-set
 #    baseline their projects choose: the Native AOT console (also for the cold-start figure), the
@@ -133,6 +151,8 @@ ckpt="$clm" export_onnx "$work/clm-enfr-1024-next.onnx" --head next-token
 say "generation (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 "$bin/XlmEdge.Benchmarks" generation --gguf "$work/clm-enfr-1024.gguf" --onnx "$work/clm-enfr-1024-next.onnx" \
     --threads "$threads" --prompt-tokens 16 --new-tokens 32 --runs 7 --out "$work/results/generation.md" || status=$?
+
+q8_section || status=$?
 
 if [ "$update_docs" = 1 ] && [ -f "$work/results/benchmark-latency.svg" ]; then
     cp "$work/results/benchmark-latency.svg" "$root/docs/benchmark-latency.svg"

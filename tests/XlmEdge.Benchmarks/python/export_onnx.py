@@ -4,6 +4,7 @@
   export_onnx.py CKPT --out model.onnx                    fill-mask: logits at every position
   export_onnx.py CKPT --out encoder.onnx --head encoder    the encoder alone: last hidden states
   export_onnx.py CLM --out next.onnx --head next-token     a causal LM: logits of the last position
+  export_onnx.py CKPT --out int8.onnx --weights int8       any head, every matrix dynamically int8-quantized
 
 Interface (opset 17, fp32 weights; batch and seq dynamic):
   inputs   input_ids int64 [batch, seq], langs int64 [batch, seq] (language id per position),
@@ -23,9 +24,9 @@ Reshape/Transpose/MatMul/Softmax.  The tied output layer is one Gemm (transB=1) 
 initializer as the input embedding Gather, so the embedding is stored once.  Padded positions
 (mask 0) are hidden from attention and their hidden states zeroed, as in XLM.
 
-The parts a variant replaces are separate: LINEARS (how x W^T + b is written: a dynamically
-int8-quantized export adds an entry that writes DynamicQuantizeLinear + MatMulInteger per
-matrix, as ONNX Runtime's quantize_dynamic does), attention_bias (a causal export adds the
+The parts a variant replaces are separate: LINEARS (how x W^T + b is written: fp32, or
+--weights int8, DynamicQuantizeLinear + MatMulInteger per matrix as ONNX Runtime's
+quantize_dynamic writes it, see Int8Linears), attention_bias (a causal export adds the
 key-after-query term there) and HEADS (what the graph outputs: a causal LM adds its own).
 """
 import argparse
@@ -68,10 +69,15 @@ class Graph:
         return self.const("c%d" % self._count, np.array(value, dtype=dtype))
 
     def op(self, op_type, *inputs, **attrs):
+        return self.ops(op_type, 1, *inputs, **attrs)[0]
+
+    def ops(self, op_type, outputs, *inputs, **attrs):
+        """An op with several outputs (DynamicQuantizeLinear has three); returns their names."""
         self._count += 1
-        out = "%s_%d" % (op_type.lower(), self._count)
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
-        return out
+        name = "%s_%d" % (op_type.lower(), self._count)
+        names = [name] if outputs == 1 else ["%s_%d" % (name, i) for i in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=name, **attrs))
+        return names
 
 
 class Fp32Linears:
@@ -87,8 +93,37 @@ class Fp32Linears:
         return g.op("Gemm", h2d, embedding, bias, transB=1)
 
 
-# How x W^T + b is written; a quantized export adds its own (see the module doc).
-LINEARS = {"fp32": Fp32Linears}
+class Int8Linears:
+    """x W^T + b as ONNX Runtime's quantize_dynamic(weight_type=QInt8, per_channel=True) writes a MatMul:
+    W symmetric int8 per output column (zero point 0, scale max|w| / 127), the activations quantized
+    per call to uint8 by DynamicQuantizeLinear (one asymmetric scale over the whole tensor), then
+    MatMulInteger -> Cast to float -> Mul by x_scale * w_scale -> Add bias: the chain ORT's graph optimizer
+    fuses into one DynamicQuantizeMatMul (com.microsoft) node. Per column rather than quantize_dynamic's
+    default per tensor, because XlmEdge's q8 scales each output row: the same weight precision on both
+    sides. The tied output layer is quantized too (it is the largest matrix; quantize_dynamic would leave
+    a Gemm alone): its int8 copy [d, vocab] is a separate initializer, while the embedding lookup keeps
+    reading the fp32 table."""
+
+    def _matmul(self, g, x, name, w, bias):
+        scale = np.abs(w).max(axis=1).astype(np.float32) / np.float32(127)
+        scale[scale == 0] = 1
+        q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+        wq = g.const(name + ".weight_t_quantized", np.ascontiguousarray(q.T))
+        w_zero = g.const(name + ".weight_zero_point", np.zeros(q.shape[0], dtype=np.int8))
+        xq, x_scale, x_zero = g.ops("DynamicQuantizeLinear", 3, x)
+        product = g.op("Cast", g.op("MatMulInteger", xq, wq, x_zero, w_zero), to=TensorProto.FLOAT)
+        scales = g.op("Mul", x_scale, g.const(name + ".weight_scale", scale))
+        return g.op("Add", g.op("Mul", product, scales), g.const(name + ".bias", bias))
+
+    def linear(self, g, x, name, w, bias):
+        return self._matmul(g, x, name, w, bias)
+
+    def tied_output(self, g, h2d, embedding, bias):
+        return self._matmul(g, h2d, "pred_layer.proj", g.initializers[embedding], g.initializers[bias])
+
+
+# How x W^T + b is written (see the module doc).
+LINEARS = {"fp32": Fp32Linears, "int8": Int8Linears}
 
 
 def attention_bias(g, cfg, mask):

@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+
+namespace XlmEdge.Benchmarks;
+
+/// <summary>
+/// <c>q8</c>: the int8 comparison of issue 12. Four engines on the fill-mask cases (batch 1, T = 8 .. 512):
+/// XlmEdge on the q8 and on the fp16 packing, ONNX Runtime on the fp32 export and on the dynamically
+/// int8-quantized export (export_onnx.py --weights int8). Each engine sweeps in its own child process, as
+/// in the full run; the four sweeps are repeated <c>--rounds</c> times in rotating order and each case's
+/// samples are pooled over the rounds, so that load drifting on a shared machine falls on every engine.
+/// Before any timing is reported the outputs are checked against ONNX Runtime fp32: the fp16 packing
+/// within <see cref="Correctness.Tolerance"/>, and the two int8 engines' top-1 agreement and logit error are
+/// printed (int8 is not expected to agree exactly). Writes q8.md in --out.
+/// </summary>
+internal static class Q8Bench
+{
+    private sealed record Engine(string Label, string Kind, string Model);
+
+    public static int Run(BenchOptions options, TextWriter log)
+    {
+        var checkpoint = options.Require("checkpoint");
+        var geometry = ModelGeometry.FromCheckpoint(checkpoint);
+        var threads = options.Int("threads", Environment.ProcessorCount);
+        var rounds = options.Int("rounds", 2);
+        var outDir = Path.GetFullPath(options.Get("out") ?? "bench-out");
+        Directory.CreateDirectory(outDir);
+        Engine[] engines =
+        [
+            new("XlmEdge q8", "xlmedge", options.Require("q8")),
+            new("XlmEdge fp16", "xlmedge", options.Require("gguf")),
+            new("ORT fp32", "ort", options.Require("onnx")),
+            new("ORT int8", "ort", options.Require("onnx-int8")),
+        ];
+        var machine = MachineProbe.Describe();
+        var loadBefore = machine.LoadAverage;
+        var started = DateTime.UtcNow;
+        log.WriteLine($"q8 comparison: {machine.CpuModel}, {machine.Cores} cores, load average {loadBefore}; {threads} threads per engine, {rounds} rounds");
+
+        var cases = BenchCase.Standard(geometry.VocabSize, options.Int("seed", 1), options.Double("iterations", 1.0))
+            .Where(c => c.Kind == CaseKind.FillMask && c.Batch == 1).ToList();
+        var casesPath = Path.Combine(outDir, "q8-cases.json");
+        BenchCase.WriteJson(cases, casesPath);
+
+        var samples = engines.ToDictionary(e => e.Label, _ => cases.ToDictionary(c => c.Name, _ => new List<double>()));
+        var last = new Dictionary<string, EngineResult>();
+        var peakRss = engines.ToDictionary(e => e.Label, _ => 0L);
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var k = 0; k < engines.Length; k++)
+            {
+                var e = engines[(k + round) % engines.Length];
+                log.WriteLine($"round {round + 1}, {e.Label}:");
+                var prefix = Path.Combine(outDir, "q8-" + e.Label.Replace(' ', '-'));
+                var run = BenchmarkRun.RunSelf(["engine", e.Kind, "--model", e.Model, "--checkpoint", checkpoint, "--cases", casesPath,
+                    "--threads", Inv(threads), "--out", prefix]);
+                if (run.ExitCode != 0)
+                {
+                    log.WriteLine($"FAILED: {e.Label} sweep exited with {run.ExitCode}");
+                    return 1;
+                }
+                var result = EngineResult.Read(prefix, cases, geometry);
+                foreach (var c in result.Cases)
+                    samples[e.Label][c.Name].AddRange(c.TimesMs);
+                peakRss[e.Label] = Math.Max(peakRss[e.Label], result.PeakRssKb);
+                last[e.Label] = result;
+            }
+        }
+
+        var reference = last["ORT fp32"];
+        var checks = engines.Where(e => e.Label != "ORT fp32").Select(e => Compare(e.Label, last[e.Label], reference, cases)).ToList();
+        var md = Markdown(engines, cases, samples, peakRss, checks, machine, loadBefore, started, threads, rounds, last["XlmEdge q8"].Runtime);
+        File.WriteAllText(Path.Combine(outDir, "q8.md"), md);
+        Console.Out.Write(md);
+        log.WriteLine($"wrote {outDir}/q8.md");
+        var fp16 = checks.Single(c => c.Label == "XlmEdge fp16");
+        if (!(fp16.Top1 == fp16.Compared && fp16.MaxLogitDiff <= Correctness.Tolerance))
+        {
+            log.WriteLine("FAILED: XlmEdge fp16 disagrees with ONNX Runtime fp32");
+            return 1;
+        }
+        return 0;
+    }
+
+    private sealed record Check(string Label, int Top1, int Compared, double MaxLogitDiff);
+
+    /// <summary>Top-1 at each mask and the largest logit difference over the whole mask row (or the top 5 where the row is absent).</summary>
+    private static Check Compare(string label, EngineResult engine, EngineResult reference, IReadOnlyList<BenchCase> cases)
+    {
+        int top1 = 0, compared = 0;
+        double diff = 0;
+        foreach (var c in cases)
+        {
+            if (engine.Find(c.Name)?.Output is not { TopIds: { } ids } mine || reference.Find(c.Name)?.Output is not { TopIds: { } refIds, MaskRows: { } rows })
+                continue;
+            for (var b = 0; b < c.Batch; b++)
+            {
+                compared++;
+                top1 += ids[b][0] == refIds[b][0] ? 1 : 0;
+                if (mine.MaskRows is { } myRows)
+                {
+                    for (var i = 0; i < rows[b].Length; i++)
+                        diff = Math.Max(diff, Math.Abs((double)myRows[b][i] - rows[b][i]));
+                }
+                else if (mine.TopLogits is { } logits)
+                {
+                    for (var j = 0; j < ids[b].Length; j++)
+                        diff = Math.Max(diff, Math.Abs((double)logits[b][j] - rows[b][ids[b][j]]));
+                }
+            }
+        }
+        return new Check(label, top1, compared, diff);
+    }
+
+    private static string Markdown(Engine[] engines, List<BenchCase> cases, Dictionary<string, Dictionary<string, List<double>>> samples,
+        Dictionary<string, long> peakRss, List<Check> checks, MachineInfo machine, string loadBefore, DateTime started, int threads, int rounds, string runtime)
+    {
+        double Median(string label, BenchCase c) => Stats.Median(samples[label][c.Name]);
+        var sb = new StringBuilder();
+        sb.AppendLine(Inv($"Fill-mask latency in ms (median over {rounds} rounds of each engine's timed calls), {threads} threads for every engine. Ratio = peer / XlmEdge q8 (above 1: q8 is faster)."));
+        sb.AppendLine();
+        sb.AppendLine("| T | XlmEdge q8 | XlmEdge fp16 | ORT fp32 | ORT int8 | ORT fp32 / q8 | ORT int8 / q8 | fp16 / q8 |");
+        sb.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var c in cases)
+        {
+            double q8 = Median("XlmEdge q8", c), f16 = Median("XlmEdge fp16", c), f32 = Median("ORT fp32", c), i8 = Median("ORT int8", c);
+            sb.AppendLine(Inv($"| {c.Tokens} | {q8:F1} | {f16:F1} | {f32:F1} | {i8:F1} | {f32 / q8:F2}x | {i8 / q8:F2}x | {f16 / q8:F2}x |"));
+        }
+        sb.AppendLine();
+        sb.AppendLine("| engine | model file (MB) | peak RSS of the sweep (MB) | top-1 at the mask = ORT fp32 | max abs logit diff vs ORT fp32 |");
+        sb.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var e in engines)
+        {
+            var check = checks.FirstOrDefault(c => c.Label == e.Label);
+            sb.AppendLine(Inv($"| {e.Label} (`{Path.GetFileName(e.Model)}`) | {new FileInfo(e.Model).Length / 1e6:F1} | {peakRss[e.Label] / 1024} | {(check is null ? "reference" : $"{check.Top1}/{check.Compared}")} | {(check is null ? "-" : check.MaxLogitDiff.ToString("G2", CultureInfo.InvariantCulture))} |"));
+        }
+        var t16 = cases.Single(c => c.Tokens == 16);
+        var speedup16 = Median("ORT fp32", t16) / Median("XlmEdge q8", t16);
+        var slowest = cases.MinBy(c => Median("ORT int8", c) / Median("XlmEdge q8", c))!;
+        var slowestRatio = Median("ORT int8", slowest) / Median("XlmEdge q8", slowest);
+        sb.AppendLine();
+        sb.AppendLine("| target (issue 12) | measured | met |");
+        sb.AppendLine("| --- | --- | --- |");
+        sb.AppendLine(Inv($"| q8 fill-mask at T = 16 at least 2x ONNX Runtime fp32 | {speedup16:F2}x | {(speedup16 >= 2 ? "yes" : "**no**")} |"));
+        sb.AppendLine(Inv($"| q8 faster than ONNX Runtime int8 at every T | slowest ratio {slowestRatio:F2}x (T = {slowest.Tokens}) | {(slowestRatio > 1 ? "yes" : "**no**")} |"));
+        sb.AppendLine();
+        sb.AppendLine(Inv($"- {started:yyyy-MM-dd HH:mm} UTC; CPU {machine.CpuModel}, {machine.Cores} cores; load average before {loadBefore}, after {MachineProbe.LoadAverage()}"));
+        sb.AppendLine($"- XlmEdge: {runtime}; int8 kernels {XlmRuntime.Int8Path}");
+        sb.AppendLine($"- ONNX Runtime {OrtEnv.Instance().GetVersionString()}; both exports by export_onnx.py, logits at every position (the int8 one: DynamicQuantizeLinear + MatMulInteger per matrix, per-column int8 weights, the output layer included)");
+        return sb.ToString();
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static string Inv(int v) => v.ToString(CultureInfo.InvariantCulture);
+}

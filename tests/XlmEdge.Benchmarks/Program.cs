@@ -14,6 +14,7 @@ namespace XlmEdge.Benchmarks;
 ///   accuracy Q8.gguf REF.gguf   q8 mask predictions against the fp16 packing (top-1, top-5, logit error, KL)
 ///   q8             fill-mask latency of XlmEdge q8 and fp16 against ONNX Runtime fp32 and int8 (--checkpoint, --q8,
 ///                  --gguf, --onnx, --onnx-int8 [--threads N --rounds 2 --iterations S --out DIR]): q8.md
+///   int8-kernels   the q8 Linear at the enfr-1024 shapes on every int8 path, interleaved (--threads N, --tokens 8,16,128,512)
 ///   kernels        Linear throughput at the enfr-1024 shapes, fp16 and fp32 weights (--threads N, --tokens 8,16,128)
 ///   forward-ab     child: generated against generic forward, interleaved in one process (--model, --tokens, --out)
 ///   serve          child: the library in process, fill-mask on each stdin line (the artefact timings)
@@ -40,13 +41,14 @@ internal static class Program
                 "kernels" => RunKernels(options),
                 "accuracy" => Q8Accuracy.Run(options, Console.Out),
                 "q8" => Q8Bench.Run(options, Console.Error),
+                "int8-kernels" => Int8KernelAB.Run(options, Console.Out),
                 "machine" => RunMachine(options),
                 "generation" => GenerationBench.Run(options, Console.Out),
                 "serve" => RunServe(options),
                 "forward-ab" => ForwardComparison.Run(options.Require("model"), options.Int("threads", Environment.ProcessorCount),
                     (options.Get("tokens") ?? "8,16,128").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
                     options.Double("iterations", 1.0), options.Require("out"), Console.Error),
-                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, machine, generation, accuracy, q8, or --smoke)"),
+                _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, machine, generation, accuracy, q8, int8-kernels, or --smoke)"),
             };
         }
         catch (UsageException e)

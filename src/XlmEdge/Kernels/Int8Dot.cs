@@ -34,8 +34,8 @@ internal interface IInt8Dot<TB, TAcc> where TB : struct where TAcc : struct
     /// <summary>acc + the products of one (x, w) pair, summed into int32 lanes (which lanes hold which k is the path's business).</summary>
     static abstract TAcc DotAdd(TAcc acc, TB xa, TB xb, TB wa, TB wb);
 
-    /// <summary>The sum of all lanes.</summary>
-    static abstract int Sum(TAcc acc);
+    /// <summary>The sums of all lanes of four accumulators, in one vector (pairwise adds instead of four reductions).</summary>
+    static abstract Vector128<int> Sum4(TAcc a0, TAcc a1, TAcc a2, TAcc a3);
 
     /// <summary>
     /// True when <see cref="DotAdd"/> sums (w + 128)·x rather than w·x (the unsigned operand of <c>vpdpbusd</c>
@@ -79,7 +79,7 @@ internal readonly struct VnniDot : IInt8Dot<Vector256<sbyte>, Vector256<int>>
         AvxVnni.MultiplyWideningAndAdd(acc, wa.AsByte(), xa);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Sum(Vector256<int> acc) => Vector256.Sum(acc);
+    public static Vector128<int> Sum4(Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3) => Int8Sums.Sum4(a0, a1, a2, a3);
 }
 #endif
 
@@ -120,7 +120,7 @@ internal readonly struct Avx2Dot : IInt8Dot<Vector256<sbyte>, Vector256<int>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Sum(Vector256<int> acc) => Vector256.Sum(acc);
+    public static Vector128<int> Sum4(Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3) => Int8Sums.Sum4(a0, a1, a2, a3);
 }
 
 /// <summary>
@@ -159,7 +159,8 @@ internal readonly struct Avx512Dot : IInt8Dot<Vector512<sbyte>, Vector512<int>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Sum(Vector512<int> acc) => Vector512.Sum(acc);
+    public static Vector128<int> Sum4(Vector512<int> a0, Vector512<int> a1, Vector512<int> a2, Vector512<int> a3) =>
+        Int8Sums.Sum4(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
 }
 
 /// <summary>
@@ -215,7 +216,7 @@ internal readonly struct Vector128Dot : IInt8Dot<Vector128<sbyte>, Vector128<int
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Sum(Vector128<int> acc) => Vector128.Sum(acc);
+    public static Vector128<int> Sum4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3) => Int8Sums.Sum4(a0, a1, a2, a3);
 }
 
 /// <summary>ARM64 FEAT_DotProd: <c>sdot</c> adds groups of four signed int8 products into each int32 lane, exactly.</summary>
@@ -247,5 +248,31 @@ internal readonly struct ArmDot : IInt8Dot<Vector128<sbyte>, Vector128<int>>
         Dp.DotProduct(acc, xa, wa);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Sum(Vector128<int> acc) => Vector128.Sum(acc);
+    public static Vector128<int> Sum4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3) => Int8Sums.Sum4(a0, a1, a2, a3);
+}
+
+/// <summary>Four reductions at once: pairwise (horizontal) adds where the CPU has them, four sums otherwise.</summary>
+internal static class Int8Sums
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Sum4(Vector256<int> a0, Vector256<int> a1, Vector256<int> a2, Vector256<int> a3)
+    {
+        if (Avx2.IsSupported)
+        {
+            // [a0 a0 a1 a1 | a0 a0 a1 a1] pair sums, then [a0 a1 a2 a3 | a0 a1 a2 a3] quarter sums; the halves add up.
+            var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+            return h.GetLower() + h.GetUpper();
+        }
+        return Sum4(a0.GetLower() + a0.GetUpper(), a1.GetLower() + a1.GetUpper(), a2.GetLower() + a2.GetUpper(), a3.GetLower() + a3.GetUpper());
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Sum4(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3)
+    {
+        if (Ssse3.IsSupported)
+            return Ssse3.HorizontalAdd(Ssse3.HorizontalAdd(a0, a1), Ssse3.HorizontalAdd(a2, a3));
+        if (AdvSimd.Arm64.IsSupported)
+            return AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a0, a1), AdvSimd.Arm64.AddPairwise(a2, a3));
+        return Vector128.Create(Vector128.Sum(a0), Vector128.Sum(a1), Vector128.Sum(a2), Vector128.Sum(a3));
+    }
 }

@@ -9,6 +9,8 @@ namespace XlmEdge.Benchmarks;
 /// each cut to at most <c>--max-tokens</c> (default 64) and masked at one position chosen by a seeded
 /// generator (two positions in every third input). Prints the docs/benchmarks.md accuracy row: masks,
 /// top-1 agreement, top-5 overlap, maximum logit error, mean KL (<see cref="MaskAgreement"/>).
+/// <c>--dump FILE</c> also writes the inputs (ids, language id, mask positions; JSON lines) for
+/// python/q8_schemes.py, which measures other int8 schemes on exactly these masks.
 /// </summary>
 internal static class Q8Accuracy
 {
@@ -24,6 +26,7 @@ internal static class Q8Accuracy
         var sentences = new[] { "en", "fr" }
             .Select(language => File.ReadAllLines(Path.Combine(corpus, language + ".txt")).Where(l => l.Trim().Length > 0).Select(l => (language, l)).ToArray())
             .ToArray();
+        using var dump = options.Get("dump") is { } dumpPath ? new StreamWriter(dumpPath) : null;
         var agreement = new MaskAgreement();
         // The reference's lead of its top-1 over its runner-up: how near a tie each mask is.
         var gaps = new List<float>();
@@ -32,11 +35,18 @@ internal static class Q8Accuracy
         {
             var (language, text) = sentences[i % 2][i / 2 % sentences[i % 2].Length];
             var tokenized = q8.Tokenizer.Encode(text, language);
-            var ids = tokenized.Ids.Take(maxTokens - 1).Append(tokenized.Ids[^1]).ToArray();
+            // Cut to maxTokens ids with </s> kept last (an input of maxTokens or fewer ids is taken whole).
+            var ids = tokenized.Ids.Count <= maxTokens ? tokenized.Ids.ToArray() : tokenized.Ids.Take(maxTokens - 1).Append(tokenized.Ids[^1]).ToArray();
             if (ids.Length < 4)
                 continue;
             for (int m = 0; m < (i % 3 == 2 ? 2 : 1); m++)
                 ids[random.Next(1, ids.Length - 1)] = q8.Config.MaskId;
+            dump?.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, int[]>
+            {
+                ["ids"] = ids,
+                ["lang"] = [tokenized.LanguageId],
+                ["masks"] = Enumerable.Range(0, ids.Length).Where(p => ids[p] == q8.Config.MaskId).ToArray(),
+            }));
             var logits = q8.MaskLogits([ids], [tokenized.LanguageId]);
             var referenceLogits = reference.MaskLogits([ids], [tokenized.LanguageId]);
             for (int m = 0; m < logits.Length; m++)

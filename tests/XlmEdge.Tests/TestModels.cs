@@ -14,6 +14,7 @@ internal static class TestModels
     private static readonly Lazy<string> TinyEnfrQ8 = new(() => Pack("tiny-enfr", GgufTensorType.I8));
     private static readonly Lazy<string> OtherGeometryQ8 = new(() => Pack("other-geometry", GgufTensorType.I8));
     private static readonly Lazy<string> TinyEnroQ8 = new(() => Pack(Path.Combine("xlm-family", "tiny-enro"), GgufTensorType.I8));
+    private static readonly Lazy<string> TinyClmEnfrQ8 = new(() => Pack(Path.Combine("xlm-family", "tiny-clm-enfr"), GgufTensorType.I8));
 
     public static string TinyEnfrPath => TinyEnfr.Value;
     public static string OtherGeometryPath => OtherGeometry.Value;
@@ -26,6 +27,7 @@ internal static class TestModels
     public static string TinyEnfrQ8Path => TinyEnfrQ8.Value;
     public static string OtherGeometryQ8Path => OtherGeometryQ8.Value;
     public static string TinyEnroQ8Path => TinyEnroQ8.Value;
+    public static string TinyClmEnfrQ8Path => TinyClmEnfrQ8.Value;
 
     private static string Pack(string fixture, GgufTensorType matrixType = GgufTensorType.F16)
     {

@@ -18,6 +18,14 @@ internal static class Correctness
 {
     public const double Tolerance = 1e-3;
 
+    /// <summary>
+    /// Largest logit difference from ONNX Runtime fp32 an int8 engine (XlmEdge q8, the int8 export) may show on
+    /// the enfr-1024 checkpoint: twice what both showed over the benchmark's fill-mask cases (0.47 and 0.52);
+    /// a wrong graph or kernel misses by whole logits. Its top-1 ids are not required to agree: within this bound
+    /// it can only flip masks whose fp32 top two are within twice the bound (a near-tie; random weights have many).
+    /// </summary>
+    public const double Int8Tolerance = 1.0;
+
     public static Agreement Compare(EngineResult engine, EngineResult? ort, EngineResult? ortEncoder, IReadOnlyList<BenchCase> cases)
     {
         int agreeing = 0, compared = 0;

@@ -11,7 +11,9 @@ namespace XlmEdge.Benchmarks;
 /// same weights: every logit of every mask row within <see cref="Tolerance"/>, the same top-1 id. XlmEdge
 /// runs with its generated forward and with the generic one, on every accelerated SIMD width of the
 /// machine (forced through XLMEDGE_SIMD in each child process), at T = 12 (one token panel: the
-/// single-panel kernel), T = 40 (several panels: the GEMM) and a batch of 2 at T = 24.
+/// single-panel kernel), T = 40 (several panels: the GEMM) and a batch of 2 at T = 24. Then the int8 pair of
+/// issue 12 against the same fp32 export: ONNX Runtime on the int8 export (<c>--weights int8</c>) and XlmEdge
+/// on the q8 packing, each within <see cref="Correctness.Int8Tolerance"/> on every logit of the mask rows.
 /// </summary>
 internal static class RealWidthGolden
 {
@@ -68,7 +70,33 @@ internal static class RealWidthGolden
                 ok &= passed;
             }
         }
+        ok &= Int8Pair(python, checkpoint, casesPath, threads, temp, cases, geometry, ort, log);
         log.WriteLine($"golden: {(ok ? "ok" : "FAILED")} in {clock.Elapsed.TotalSeconds:F0} s");
+        return ok;
+    }
+
+    private static bool Int8Pair(PythonScripts python, string checkpoint, string casesPath, string threads, DirectoryInfo temp,
+        IReadOnlyList<BenchCase> cases, ModelGeometry geometry, EngineResult ort, TextWriter log)
+    {
+        var onnx = Path.Combine(temp.FullName, "enfr-1024-int8.onnx");
+        var gguf = Path.Combine(temp.FullName, "enfr-1024-q8.gguf");
+        if (!python.Run(log, "export_onnx.py", checkpoint, "--out", onnx, "--weights", "int8")
+            || ChildProcess.Run(Path.Combine(AppContext.BaseDirectory, "xlmedge-weights"), ["pack", checkpoint, "-o", gguf, "--dtype", "q8"]).ExitCode != 0)
+        {
+            log.WriteLine("FAILED: could not export the int8 ONNX or pack q8");
+            return false;
+        }
+        bool ok = true;
+        foreach (var (engine, model, label) in new[] { ("ort", onnx, "ONNX Runtime int8 export"), ("xlmedge", gguf, "XlmEdge q8") })
+        {
+            var result = Sweep(engine, model, checkpoint, casesPath, threads, temp, cases, geometry, null, log);
+            if (result is null)
+                return false;
+            var a = Correctness.Compare(result, ort, null, cases);
+            bool passed = a.Top1Compared == cases.Sum(c => c.Batch) && !(a.MaxLogitDiff > Correctness.Int8Tolerance);
+            log.WriteLine($"golden: {label} against the fp32 export: top-1 agrees {a.Top1Agreeing}/{a.Top1Compared}, max abs logit diff {a.MaxLogitDiff:F3} (tolerance {Correctness.Int8Tolerance}){(passed ? "" : " FAILED")}");
+            ok &= passed;
+        }
         return ok;
     }
 

@@ -257,6 +257,7 @@ internal static partial class Linear
         {
             ref Half source = ref Unsafe.Add(ref panel, (nint)k * Rows);
             ref float destination = ref Unsafe.Add(ref buffer, (nint)k * Rows);
+            Prefetch.Ahead(ref source);
             for (int q = 0; q < Rows / (2 * lanes); q++)
             {
                 LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref source, 2 * lanes * q), out var even, out var odd);

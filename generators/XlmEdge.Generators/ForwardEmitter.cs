@@ -107,9 +107,8 @@ internal static class ForwardEmitter
                         var ffn = global::System.MemoryExtensions.AsSpan(a.FeedForward, 0, tokens * FeedForwardDimension);
 
                         // q = x Wq^T + bq, k = x Wk^T + bk, v = x Wv^T + bv
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Query.Values<TW>(), EmbeddingDimension, b.QueryBias.Span, default, q, {{K}}Activation.None);
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Key.Values<TW>(), EmbeddingDimension, b.KeyBias.Span, default, k, {{K}}Activation.None);
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Value.Values<TW>(), EmbeddingDimension, b.ValueBias.Span, default, v, {{K}}Activation.None);
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, EmbeddingDimension,
+                            new(b.Query.Values<TW>(), b.QueryBias.Span, q), new(b.Key.Values<TW>(), b.KeyBias.Span, k), new {{K}}Projection<TW>(b.Value.Values<TW>(), b.ValueBias.Span, v));
 
                         // attention = softmax(q k^T / sqrt(HeadDimension)) v per head, never across sentences
                         int start = 0;

@@ -121,12 +121,12 @@ internal static class ForwardEmitter
 
                         // y = LN1(attention Wo^T + bo + x), the residual added in the Linear's epilogue
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, attention, tokens, EmbeddingDimension, b.Output.Values<TW>(), EmbeddingDimension, b.OutputBias.Span, x, y, {{K}}Activation.None);
-                        {{K}}LayerNorm.AddNormalize<TS, TVec>(y, default, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, y, default, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
 
                         // x = LN2(GELU(y W1^T + b1) W2^T + b2 + y)
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, y, tokens, EmbeddingDimension, b.FeedForward1.Values<TW>(), FeedForwardDimension, b.FeedForward1Bias.Span, default, ffn, {{K}}Activation.Gelu);
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, ffn, tokens, FeedForwardDimension, b.FeedForward2.Values<TW>(), EmbeddingDimension, b.FeedForward2Bias.Span, y, x, {{K}}Activation.None);
-                        {{K}}LayerNorm.AddNormalize<TS, TVec>(x, default, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, x, default, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
                     }
 
                 """);

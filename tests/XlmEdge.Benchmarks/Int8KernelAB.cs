@@ -12,8 +12,6 @@ namespace XlmEdge.Benchmarks;
 /// </summary>
 internal static class Int8KernelAB
 {
-    private const int D = 1024, Ffn = 4096;
-
     public static int Run(BenchOptions options, TextWriter output)
     {
         int threads = options.Int("threads", Environment.ProcessorCount), layers = options.Int("layers", 6), rounds = options.Int("rounds", 15);
@@ -21,7 +19,7 @@ internal static class Int8KernelAB
         var paths = Int8Paths.Supported.Where(p => p != Int8Path.Scalar).ToArray();
         using var pool = new WorkerPool(threads);
         var random = new Random(1);
-        var shapes = new (int N, int K)[] { (D, D), (D, D), (D, D), (D, D), (Ffn, D), (D, Ffn) };
+        var shapes = KernelThroughput.Shapes;
         var w = new sbyte[layers][][];
         var scales = new float[layers][][];
         double macsPerToken = 0;
@@ -39,11 +37,9 @@ internal static class Int8KernelAB
             }
         }
         int maxT = tokenCounts.Max();
-        var x = new float[maxT * Ffn];
-        var y = new float[maxT * Ffn];
-        for (int i = 0; i < x.Length; i++)
-            x[i] = random.NextSingle() - 0.5f;
-        var bias = new float[Ffn];
+        var x = KernelThroughput.RandomActivations(random, maxT);
+        var y = new float[x.Length];
+        var bias = new float[shapes.Max(s => s.N)];
 
         output.WriteLine($"int8 Linear, {threads} threads, enfr-1024 shapes x {layers} layers ({macsPerToken / 1e6:F0} MB int8); {MachineProbe.Describe().CpuModel}, load average {MachineProbe.LoadAverage()}");
         output.WriteLine("| T | path | median ms | min ms | GMAC/s (median) |");

@@ -18,11 +18,23 @@ internal static class KernelThroughput
 {
     private const int D = 1024, Ffn = 4096;
 
+    /// <summary>One layer's Linears at the enfr-1024 geometry, (N, K): q, k, v, out, FFN up, FFN down.</summary>
+    public static readonly (int N, int K)[] Shapes = [(D, D), (D, D), (D, D), (D, D), (Ffn, D), (D, Ffn)];
+
+    /// <summary>Random activations for up to <paramref name="maxT"/> tokens of the widest K, in [-0.5, 0.5).</summary>
+    public static float[] RandomActivations(Random random, int maxT)
+    {
+        var x = new float[maxT * Ffn];
+        for (int i = 0; i < x.Length; i++)
+            x[i] = random.NextSingle() - 0.5f;
+        return x;
+    }
+
     public static void Run(int threads, int[] tokenCounts, int Layers, TextWriter output)
     {
         using var pool = new WorkerPool(threads);
         var random = new Random(1);
-        var shapes = new (int N, int K)[] { (D, D), (D, D), (D, D), (D, D), (Ffn, D), (D, Ffn) };
+        var shapes = Shapes;
         var half = new Half[Layers][][];
         var single = new float[Layers][][];
         for (int l = 0; l < Layers; l++)
@@ -47,10 +59,8 @@ internal static class KernelThroughput
         GeluRate(random, output);
         AttentionRate(pool, random, tokenCounts, output);
         int maxT = tokenCounts.Max();
-        var x = new float[maxT * Ffn];
+        var x = RandomActivations(random, maxT);
         var y = new float[maxT * Ffn];
-        for (int i = 0; i < x.Length; i++)
-            x[i] = random.NextSingle() - 0.5f;
         var bias = new float[Ffn];
 
         double flopsPerToken = 0, halfBytes = 0;

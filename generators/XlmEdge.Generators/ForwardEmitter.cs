@@ -107,9 +107,8 @@ internal static class ForwardEmitter
                         var ffn = global::System.MemoryExtensions.AsSpan(a.FeedForward, 0, tokens * FeedForwardDimension);
 
                         // q = x Wq^T + bq, k = x Wk^T + bk, v = x Wv^T + bv
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Query.Values<TW>(), EmbeddingDimension, b.QueryBias.Span, default, q, {{K}}Activation.None);
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Key.Values<TW>(), EmbeddingDimension, b.KeyBias.Span, default, k, {{K}}Activation.None);
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, b.Value.Values<TW>(), EmbeddingDimension, b.ValueBias.Span, default, v, {{K}}Activation.None);
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, EmbeddingDimension,
+                            new(b.Query.Values<TW>(), b.QueryBias.Span, q), new(b.Key.Values<TW>(), b.KeyBias.Span, k), new {{K}}Projection<TW>(b.Value.Values<TW>(), b.ValueBias.Span, v));
 
                         // attention = softmax(q k^T / sqrt(HeadDimension)) v per head, never across sentences
                         int start = 0;
@@ -122,12 +121,12 @@ internal static class ForwardEmitter
 
                         // y = LN1(attention Wo^T + bo + x), the residual added in the Linear's epilogue
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, attention, tokens, EmbeddingDimension, b.Output.Values<TW>(), EmbeddingDimension, b.OutputBias.Span, x, y, {{K}}Activation.None);
-                        {{K}}LayerNorm.AddNormalize<TS, TVec>(y, default, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, y, default, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
 
                         // x = LN2(GELU(y W1^T + b1) W2^T + b2 + y)
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, y, tokens, EmbeddingDimension, b.FeedForward1.Values<TW>(), FeedForwardDimension, b.FeedForward1Bias.Span, default, ffn, {{K}}Activation.Gelu);
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, ffn, tokens, FeedForwardDimension, b.FeedForward2.Values<TW>(), EmbeddingDimension, b.FeedForward2Bias.Span, y, x, {{K}}Activation.None);
-                        {{K}}LayerNorm.AddNormalize<TS, TVec>(x, default, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, x, default, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
                     }
 
                 """);

@@ -28,21 +28,91 @@ internal static partial class Linear
             throw new ArgumentException($"residual holds {residual.Length} floats; T*N = {(long)T * N} needed.", nameof(residual));
         if (T == 0)
             return;
-        if (typeof(TW) != typeof(Half))
-        {
-            var plain = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, scale: 1f);
-            RunPanels<TS, TVec, TW, ScaledHalves>(pool, plain, x, T, K, w, N, bias, residual, y, activation);
+        var packed = PackForPanels<TS, TVec, TW>(pool, x, T, K, out bool unscaled);
+        if (unscaled)
+            RunPanels(pool, NewPanelJob<TS, TVec, TW, UnscaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation));
+        else
+            RunPanels(pool, NewPanelJob<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation));
+    }
+
+    /// <summary>
+    /// Three projections of one input with panel matrices of one shape (the attention's q, k and v): x is
+    /// packed once and the three matrices' panels run as one pool call, so no thread idles at the end of
+    /// the first two. Each result is bit for bit what <see cref="Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Activation)"/> gives.
+    /// </summary>
+    internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int N, Projection<TW> a, Projection<TW> b, Projection<TW> c)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
+    {
+        Validate(x, T, K, a.W.Length, N, a.Bias, a.Y);
+        Validate(x, T, K, b.W.Length, N, b.Bias, b.Y);
+        Validate(x, T, K, c.W.Length, N, c.Bias, c.Y);
+        if (T == 0)
             return;
-        }
+        var packed = PackForPanels<TS, TVec, TW>(pool, x, T, K, out bool unscaled);
+        if (unscaled)
+            RunThreePanels<TS, TVec, TW, UnscaledHalves>(pool, packed, x, T, K, N, a, b, c);
+        else
+            RunThreePanels<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, N, a, b, c);
+    }
+
+    /// <summary>
+    /// x packed for the panel kernels: times 2^112 for fp16 weights (widened unscaled, <paramref name="unscaled"/>)
+    /// unless that could overflow, in which case it is packed again as it is.
+    /// </summary>
+    private static ReadOnlySpan<float> PackForPanels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, out bool unscaled)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
+    {
+        unscaled = false;
+        if (typeof(TW) != typeof(Half))
+            return Pack<TS, TVec>(pool, x, T, K, pairOrder: false, scale: 1f);
         var packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, HalfBits.Scale, out float max);
         if (max < UnscaledLimit)
         {
-            RunPanels<TS, TVec, TW, UnscaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation);
-            return;
+            unscaled = true;
+            return packed;
         }
-        packed = Pack<TS, TVec>(pool, x, T, K, pairOrder: false, 1f);
-        RunPanels<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation);
+        return Pack<TS, TVec>(pool, x, T, K, pairOrder: false, 1f);
     }
+
+    private static void RunThreePanels<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, ReadOnlySpan<float> x, int T, int K, int N, Projection<TW> a, Projection<TW> b, Projection<TW> c)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        var job = new ThreePanelJobs<TS, TVec, TW, TH>
+        {
+            First = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, a.W, N, a.Bias, default, a.Y, Activation.None),
+            Second = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, b.W, N, b.Bias, default, b.Y, Activation.None),
+            Third = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, c.W, N, c.Bias, default, c.Y, Activation.None),
+        };
+        int items = PanelItems(N);
+#if NET9_0_OR_GREATER
+        pool.For(3 * items, ref job);
+#else
+        // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
+        for (int item = 0; item < 3 * items; item++)
+            job.Execute(item, 0);
+#endif
+    }
+
+    /// <summary>Three panel jobs of one shape as one: item i of the whole is item i mod items of job i / items.</summary>
+    private ref struct ThreePanelJobs<TS, TVec, TW, TH> : IParallelJob
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
+        public PanelJob<TS, TVec, TW, TH> First, Second, Third;
+
+        public readonly void Execute(int index, int worker)
+        {
+            int items = PanelItems(First.N);
+            if (index < items)
+                First.Execute(index, worker);
+            else if (index < 2 * items)
+                Second.Execute(index - items, worker);
+            else
+                Third.Execute(index - 2 * items, worker);
+        }
+    }
+
+    /// <summary>Work items of one panel matrix: one per panel of 32 rows, and one for the rows after the last.</summary>
+    private static int PanelItems(int N) => (N + PanelLayout.Rows - 1) / PanelLayout.Rows;
 
     /// <summary>y = x·W^T + bias (+ residual), then the activation, with W in panels, on the width this process runs.</summary>
     internal static void ForwardPanels<TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
@@ -57,7 +127,24 @@ internal static partial class Linear
         }
     }
 
-    /// <summary>The scalar twin of <see cref="Panels{TS, TVec, TW}"/>: one dot product per output through <see cref="PanelLayout.IndexOf"/>.</summary>
+    /// <summary>q, k and v (three panel matrices of one shape, one input) on the width this process runs.</summary>
+    internal static void ForwardPanels<TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int N, Projection<TW> a, Projection<TW> b, Projection<TW> c)
+        where TW : unmanaged
+    {
+        switch (CpuFeatures.Selected)
+        {
+            case SimdPath.Vector512: Panels<Simd512, System.Runtime.Intrinsics.Vector512<float>, TW>(pool, x, T, K, N, a, b, c); break;
+            case SimdPath.Vector256: Panels<Simd256, System.Runtime.Intrinsics.Vector256<float>, TW>(pool, x, T, K, N, a, b, c); break;
+            case SimdPath.Vector128: Panels<Simd128, System.Runtime.Intrinsics.Vector128<float>, TW>(pool, x, T, K, N, a, b, c); break;
+            default:
+                PanelsScalar(x, T, K, a.W, N, a.Bias, default, a.Y, Activation.None);
+                PanelsScalar(x, T, K, b.W, N, b.Bias, default, b.Y, Activation.None);
+                PanelsScalar(x, T, K, c.W, N, c.Bias, default, c.Y, Activation.None);
+                break;
+        }
+    }
+
+    /// <summary>The scalar twin of <see cref="Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Activation)"/>: one dot product per output through <see cref="PanelLayout.IndexOf"/>.</summary>
     internal static void PanelsScalar<TW>(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged
     {
@@ -99,7 +186,8 @@ internal static partial class Linear
     /// </summary>
     internal static int InRegisterTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? 128 : 8;
 
-    private static void RunPanels<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
+    /// <summary>The job of one panel matrix, with the pool's scratch grown for it.</summary>
+    private static PanelJob<TS, TVec, TW, TH> NewPanelJob<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
@@ -108,16 +196,21 @@ internal static partial class Linear
         bool buffered = typeof(TW) == typeof(Half) && T > InRegisterTokens<TS, TVec>();
         int tile = paddedT * PanelLayout.Rows, buffer = buffered ? slice * PanelLayout.Rows : 0;
         pool.EnsureScratch(checked(tile + buffer));
-        var job = new PanelJob<TS, TVec, TW, TH>
+        return new PanelJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Residual = residual, Y = y, Activation = activation,
             T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Buffered = buffered, Scratch = tile + buffer,
         };
+    }
+
+    private static void RunPanels<TS, TVec, TW, TH>(WorkerPool pool, PanelJob<TS, TVec, TW, TH> job)
+        where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
+    {
 #if NET9_0_OR_GREATER
-        pool.For((N + PanelLayout.Rows - 1) / PanelLayout.Rows, ref job);
+        pool.For(PanelItems(job.N), ref job);
 #else
         // net8.0 has no ref struct type arguments: the job cannot reach the pool and runs on this thread.
-        for (int item = 0, items = (N + PanelLayout.Rows - 1) / PanelLayout.Rows; item < items; item++)
+        for (int item = 0, items = PanelItems(job.N); item < items; item++)
             job.Execute(item, 0);
 #endif
     }
@@ -257,6 +350,7 @@ internal static partial class Linear
         {
             ref Half source = ref Unsafe.Add(ref panel, (nint)k * Rows);
             ref float destination = ref Unsafe.Add(ref buffer, (nint)k * Rows);
+            Prefetch.Ahead(ref source);
             for (int q = 0; q < Rows / (2 * lanes); q++)
             {
                 LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref source, 2 * lanes * q), out var even, out var odd);

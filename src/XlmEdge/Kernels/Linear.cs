@@ -400,7 +400,7 @@ internal static partial class Linear
             {
                 ref TW wn = ref Unsafe.Add(ref w0, (nint)n * K);
                 if (n + GemvPrefetchRows < N)
-                    Prefetch(ref Unsafe.Add(ref wn, (nint)GemvPrefetchRows * K), 1, K, 0, K);
+                    Prefetch.Rows(ref Unsafe.Add(ref wn, (nint)GemvPrefetchRows * K), 1, K, 0, K);
                 int t = 0;
                 for (; t < T - 1; t += 2)
                 {
@@ -625,9 +625,9 @@ internal static partial class Linear
                 int kc = Math.Min(kSlice, K - k0);
                 bool accumulate = k0 > 0;
                 if (k0 + kSlice < K)
-                    Prefetch(ref w0, count, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
+                    Prefetch.Rows(ref w0, count, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
                 else if (n0 + Pool.Threads * RowsPerItem < N)
-                    Prefetch(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(count, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
+                    Prefetch.Rows(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(count, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
                 // The item's whole W slice first (fp16: widened, RowsPerItem x KSlice floats), then panel by
                 // panel every group of rows against it: the token panel (16 KB at AVX2) stays in L1 for
                 // all the groups, and the kernel streams the smaller operand, 6 or 12 broadcasts per k step,
@@ -718,24 +718,5 @@ internal static partial class Linear
         }
         for (; k < count; k++)
             Unsafe.Add(ref destination, k) = Widen<TH>(Unsafe.Add(ref source, k));
-    }
-
-    /// <summary>
-    /// Asks for W[r, k0 .. k0+kc) of the next slice (or the item this worker likely takes next) while the
-    /// current slice is computed, so its DRAM latency overlaps the kernel instead of stalling the next
-    /// widening. A hint only: a wrong guess costs bandwidth, never correctness. x64 only: .NET 10 has no
-    /// prefetch intrinsic for ARM64 (no PRFM), where the hardware prefetcher alone follows the row streams.
-    /// </summary>
-    private static unsafe void Prefetch<TW>(ref TW w, int rows, int K, int k0, int kc) where TW : unmanaged
-    {
-        if (!Sse.IsSupported)
-            return;
-        int bytes = kc * sizeof(TW);
-        for (int r = 0; r < rows; r++)
-        {
-            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref w, (nint)r * K + k0));
-            for (int offset = 0; offset < bytes; offset += 64)
-                Sse.Prefetch0(row + offset);
-        }
     }
 }

@@ -11,12 +11,17 @@ internal interface IPanelSource<TW> where TW : unmanaged
     static abstract int Offset(int q, int lanes);
 
     static abstract void Load<TS, TVec>(ref TW source, out TVec lower, out TVec upper) where TS : struct, ISimd<TVec> where TVec : struct;
+
+    /// <summary>Whether W streams from memory (the file's panels), so that the kernel prefetches ahead of it.</summary>
+    static abstract bool Streams { get; }
 }
 
 /// <summary>fp16 panels widened in registers, in pair order (the file's order), scaled or not.</summary>
 internal readonly struct HalfPanel<TH> : IPanelSource<Half> where TH : struct, IHalfWidening
 {
     public static int Offset(int q, int lanes) => 2 * lanes * q;
+
+    public static bool Streams => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Load<TS, TVec>(ref Half source, out TVec lower, out TVec upper) where TS : struct, ISimd<TVec> where TVec : struct
@@ -32,6 +37,8 @@ internal readonly struct HalfPanel<TH> : IPanelSource<Half> where TH : struct, I
 internal readonly struct SinglePanel : IPanelSource<float>
 {
     public static int Offset(int q, int lanes) => lanes * q;
+
+    public static bool Streams => false;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Load<TS, TVec>(ref float source, out TVec lower, out TVec upper) where TS : struct, ISimd<TVec> where TVec : struct
@@ -95,6 +102,8 @@ internal static class PanelKernels
         ref TW wk = ref w;
         for (int k = 0; k < kc; k++)
         {
+            if (TSrc.Streams)
+                Prefetch.Ahead(ref wk);
             TSrc.Load<TS, TVec>(ref wk, out w0, out w1);
             { a = TS.Broadcast(Unsafe.Add(ref xk, 0)); c00a = TS.MultiplyAdd(w0, a, c00a); c00b = TS.MultiplyAdd(w1, a, c00b); }
             if (TB.Count > 1) { a = TS.Broadcast(Unsafe.Add(ref xk, 1)); c01a = TS.MultiplyAdd(w0, a, c01a); c01b = TS.MultiplyAdd(w1, a, c01b); }

@@ -24,7 +24,7 @@ internal static class Tiling<TS, TVec> where TS : struct, ISimd<TVec> where TVec
     public static readonly int MaxRowsPerItem = Math.Max(Rows, Math.Min(4 * Rows, CacheSizes.L2 / 4 / (KSlice * sizeof(float)) / Rows * Rows));
 
     /// <summary>
-    /// K values per slice of a weight panel (<see cref="Linear.Panels{TS, TVec, TW}"/>): its fp32 copy (128 bytes
+    /// K values per slice of a weight panel (<see cref="Linear.Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Activation)"/>): its fp32 copy (128 bytes
     /// per k) within a quarter of L2, a multiple of 64 from 256 to 4096.
     /// </summary>
     public static readonly int PanelSlice = Math.Clamp(CacheSizes.L2 / 4 / (PanelLayout.Rows * sizeof(float)) / 64 * 64, 256, 4096);

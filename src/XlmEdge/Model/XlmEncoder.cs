@@ -130,13 +130,13 @@ internal sealed class XlmEncoder
 
         // x = LN1(x + attention Wo^T + bo)
         b.Output.Linear(pool, attention, tokens, b.OutputBias.Span, y);
-        LayerNorm.AddNormalize(y, x, tokens, d, b.Norm1Weight.Span, b.Norm1Bias.Span, eps);
+        LayerNorm.AddNormalize(pool, y, x, tokens, d, b.Norm1Weight.Span, b.Norm1Bias.Span, eps);
 
         // x = LN2(x + GELU(x W1^T + b1) W2^T + b2)
         var ffn = a.FeedForward.AsSpan(0, tokens * ffnDim);
         b.FeedForward1.Linear(pool, y, tokens, b.FeedForward1Bias.Span, ffn, Activation.Gelu);
         b.FeedForward2.Linear(pool, ffn, tokens, b.FeedForward2Bias.Span, x);
-        LayerNorm.AddNormalize(x, y, tokens, d, b.Norm2Weight.Span, b.Norm2Bias.Span, eps);
+        LayerNorm.AddNormalize(pool, x, y, tokens, d, b.Norm2Weight.Span, b.Norm2Bias.Span, eps);
     }
 }
 

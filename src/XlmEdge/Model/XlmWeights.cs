@@ -112,7 +112,7 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         WeightMatrix b, ReadOnlySpan<float> biasB, Span<float> yB,
         WeightMatrix c, ReadOnlySpan<float> biasC, Span<float> yC)
     {
-        bool alike = a.Type == b.Type && a.Type == c.Type && !a.IsPanels && !b.IsPanels && !c.IsPanels
+        bool alike = a.Type == b.Type && a.Type == c.Type && a.IsPanels == b.IsPanels && a.IsPanels == c.IsPanels
             && a.Rows == b.Rows && a.Rows == c.Rows && a.Columns == b.Columns && a.Columns == c.Columns;
         if (!alike)
         {
@@ -122,6 +122,10 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         }
         else if (a.Type == WeightType.Q8)
             Int8Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Int8, a.Scales, biasA, yA), new(b.Int8, b.Scales, biasB, yB), new Int8Projection(c.Int8, c.Scales, biasC, yC));
+        else if (a.IsPanels && a.IsHalf)
+            Kernels.Linear.ForwardPanels(pool, x, tokens, a.Columns, a.Rows, new(a.Half, biasA, yA), new(b.Half, biasB, yB), new Projection<Half>(c.Half, biasC, yC));
+        else if (a.IsPanels)
+            Kernels.Linear.ForwardPanels(pool, x, tokens, a.Columns, a.Rows, new(a.Single, biasA, yA), new(b.Single, biasB, yB), new Projection<float>(c.Single, biasC, yC));
         else if (a.IsHalf)
             Kernels.Linear.Forward(pool, x, tokens, a.Columns, a.Rows, new(a.Half, biasA, yA), new(b.Half, biasB, yB), new Projection<Half>(c.Half, biasC, yC));
         else

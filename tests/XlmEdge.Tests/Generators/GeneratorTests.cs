@@ -80,12 +80,11 @@ public sealed class GeneratorTests
         var calls = run.Body!.Statements
             .Select(s => ((InvocationExpressionSyntax)((ExpressionStatementSyntax)s).Expression).Expression.ToString());
         Assert.Equal(Enumerable.Range(0, layers).Select(i => $"Block{i}"), calls);
-        string[] kernels = ["Linear.Panels", "Linear.Panels", "Linear.Panels", "Attention.SelfAttention", "Linear.Panels", "LayerNorm.AddNormalize", "Linear.Panels", "Linear.Panels", "LayerNorm.AddNormalize"];
-        // K and N of q, k, v, out, lin1, lin2 and the epilogue's residual (x after attention, y after the FFN).
+        string[] kernels = ["Linear.Panels", "Attention.SelfAttention", "Linear.Panels", "LayerNorm.AddNormalize", "Linear.Panels", "Linear.Panels", "LayerNorm.AddNormalize"];
+        // K and N of out, lin1, lin2 and the epilogue's residual (x after attention, y after the FFN); q, k and v are one call.
         string[][] linears =
         [
-            ["EmbeddingDimension", "EmbeddingDimension", "default"], ["EmbeddingDimension", "EmbeddingDimension", "default"],
-            ["EmbeddingDimension", "EmbeddingDimension", "default"], ["EmbeddingDimension", "EmbeddingDimension", "x"],
+            ["EmbeddingDimension", "EmbeddingDimension", "x"],
             ["EmbeddingDimension", "FeedForwardDimension", "default"], ["FeedForwardDimension", "EmbeddingDimension", "y"],
         ];
         for (int i = 0; i < layers; i++)
@@ -99,13 +98,23 @@ public sealed class GeneratorTests
             Assert.Equal(kernels, invoked.Select(c => $"{c.symbol.ContainingType.Name}.{c.symbol.Name}"));
             Assert.All(invoked, c => Assert.True(c.symbol.IsGenericMethod, $"{c.symbol.Name} is not the width-generic overload"));
             var panels = invoked.Where(c => c.symbol.Name == "Panels").Select(c => c.inv.ArgumentList.Arguments).ToArray();
+            // q, k and v: one call (x packed once) with K and N constants and the three projections in order.
+            var qkv = panels[0];
+            Assert.Equal(8, qkv.Count);
+            Assert.Equal(["EmbeddingDimension", "EmbeddingDimension"], new[] { qkv[3].ToString(), qkv[4].ToString() });
+            foreach (int at in new[] { 3, 4 })
+                Assert.True(model.GetConstantValue(qkv[at].Expression).HasValue, $"Block{i} q/k/v: argument {at} is not a constant");
+            Assert.Contains("b.Query.", qkv[5].ToString());
+            Assert.Contains("b.Key.", qkv[6].ToString());
+            Assert.Contains("b.Value.", qkv[7].ToString());
             for (int j = 0; j < linears.Length; j++)
             {
-                Assert.Equal(linears[j][0], panels[j][3].ToString());
-                Assert.Equal(linears[j][1], panels[j][5].ToString());
-                Assert.Equal(linears[j][2], panels[j][7].ToString());
+                var args = panels[j + 1];
+                Assert.Equal(linears[j][0], args[3].ToString());
+                Assert.Equal(linears[j][1], args[5].ToString());
+                Assert.Equal(linears[j][2], args[7].ToString());
                 foreach (int at in new[] { 3, 5 })
-                    Assert.True(model.GetConstantValue(panels[j][at].Expression).HasValue, $"Block{i} Linear {j}: argument {at} is not a constant");
+                    Assert.True(model.GetConstantValue(args[at].Expression).HasValue, $"Block{i} Linear {j}: argument {at} is not a constant");
             }
             Assert.Contains($"_block{i};", block.ToString());
             Assert.DoesNotContain("RunBlock", block.ToString());

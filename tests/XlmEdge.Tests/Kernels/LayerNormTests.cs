@@ -46,6 +46,43 @@ public class LayerNormTests
         }
     }
 
+    /// <summary>The vector paths this machine runs (the scalar path has no pool overload of its own).</summary>
+    public static TheoryData<string> VectorPaths()
+    {
+        var data = new TheoryData<string>();
+        foreach (var path in CpuFeatures.AllPaths)
+            if (path != SimdPath.Scalar)
+                data.Add(path.ToString());
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorPaths))]
+    public void RowsSharedOverThePoolGiveTheSameBits(string width)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        const int d = 67;
+        var random = new Random(5);
+        var gamma = KernelData.Floats(random, d, 2f);
+        var beta = KernelData.Floats(random, d, 1f);
+        using var pool = new WorkerPool(3);
+        foreach (int T in new[] { 1, LayerNorm.ParallelRows - 1, LayerNorm.ParallelRows, LayerNorm.ParallelRows + LayerNorm.RowsPerItem + 3, 300 })
+            foreach (bool withResidual in new[] { false, true })
+            {
+                var x = KernelData.Floats(random, T * d, 3f);
+                var residual = withResidual ? KernelData.Floats(random, T * d, 2f) : [];
+                var alone = (float[])x.Clone();
+                LayerNorm.AddNormalize(path, alone, residual, T, d, gamma, beta, 1e-12f);
+                switch (path)
+                {
+                    case SimdPath.Vector512: LayerNorm.AddNormalize<Simd512, System.Runtime.Intrinsics.Vector512<float>>(pool, x, residual, T, d, gamma, beta, 1e-12f); break;
+                    case SimdPath.Vector256: LayerNorm.AddNormalize<Simd256, System.Runtime.Intrinsics.Vector256<float>>(pool, x, residual, T, d, gamma, beta, 1e-12f); break;
+                    default: LayerNorm.AddNormalize<Simd128, System.Runtime.Intrinsics.Vector128<float>>(pool, x, residual, T, d, gamma, beta, 1e-12f); break;
+                }
+                Assert.Equal(alone, x);
+            }
+    }
+
     [Theory]
     [MemberData(nameof(KernelData.Paths), MemberType = typeof(KernelData))]
     public void ConstantRowGivesBetaNotNaN(string width)

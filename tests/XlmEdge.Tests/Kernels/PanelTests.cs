@@ -105,6 +105,54 @@ public class PanelTests
         AssertClose(expected, actual, x, w, bias, [], T, K, N, Activation.None);
     }
 
+    /// <summary><see cref="Shapes"/> on the vector paths (the scalar path runs q, k and v as three single twins).</summary>
+    public static TheoryData<string, int, int, int> VectorShapes()
+    {
+        var data = new TheoryData<string, int, int, int>();
+        foreach (var row in Shapes())
+            if ((string)row[0] != nameof(SimdPath.Scalar))
+                data.Add((string)row[0], (int)row[1], (int)row[2], (int)row[3]);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorShapes))]
+    public void ThreeProjectionsInOneCallEqualThreeSingleCalls(string width, int T, int K, int N)
+    {
+        var path = Enum.Parse<SimdPath>(width);
+        var random = new Random(T * 7919 + K * 31 + N + 2);
+        var x = KernelData.Floats(random, T * K, 2f);
+        if (T > 2)
+            x[K + 1] = 2 * Linear.UnscaledLimit; // one call's choice of the scaled widening holds for all three
+        var w = new Half[3][];
+        var bias = new float[3][];
+        for (int m = 0; m < 3; m++)
+        {
+            w[m] = new Half[N * K];
+            PanelLayout.Pack(KernelData.Halves(random, N * K, 0.5f), N, K, w[m]);
+            bias[m] = KernelData.Floats(random, N);
+        }
+        using var pool = new WorkerPool(2);
+        var single = new float[3][];
+        for (int m = 0; m < 3; m++)
+        {
+            single[m] = new float[T * N];
+            Run(path, pool, x, T, K, w[m], N, bias[m], [], single[m], Activation.None);
+        }
+        var three = new[] { new float[T * N], new float[T * N], new float[T * N] };
+        var a = new Projection<Half>(w[0], bias[0], three[0]);
+        var b = new Projection<Half>(w[1], bias[1], three[1]);
+        var c = new Projection<Half>(w[2], bias[2], three[2]);
+        switch (path)
+        {
+            case SimdPath.Vector512: Linear.Panels<Simd512, Vector512<float>, Half>(pool, x, T, K, N, a, b, c); break;
+            case SimdPath.Vector256: Linear.Panels<Simd256, Vector256<float>, Half>(pool, x, T, K, N, a, b, c); break;
+            default: Linear.Panels<Simd128, Vector128<float>, Half>(pool, x, T, K, N, a, b, c); break;
+        }
+        for (int m = 0; m < 3; m++)
+            Assert.Equal(single[m], three[m]);
+    }
+
     [Fact]
     public void HugeInputsKeepTheScaledWideningAndNonFiniteWeightsSpoilTheirRows()
     {

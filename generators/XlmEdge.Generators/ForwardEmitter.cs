@@ -98,13 +98,13 @@ internal static class ForwardEmitter
                     private void Block{{i}}(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths)
                     {
                         var b = _block{{i}};
-                        var x = global::System.MemoryExtensions.AsSpan(a.X, 0, tokens * EmbeddingDimension);
-                        var y = global::System.MemoryExtensions.AsSpan(a.Y, 0, tokens * EmbeddingDimension);
-                        var q = global::System.MemoryExtensions.AsSpan(a.Q, 0, tokens * EmbeddingDimension);
-                        var k = global::System.MemoryExtensions.AsSpan(a.K, 0, tokens * EmbeddingDimension);
-                        var v = global::System.MemoryExtensions.AsSpan(a.V, 0, tokens * EmbeddingDimension);
-                        var attention = global::System.MemoryExtensions.AsSpan(a.Attention, 0, tokens * EmbeddingDimension);
-                        var ffn = global::System.MemoryExtensions.AsSpan(a.FeedForward, 0, tokens * FeedForwardDimension);
+                        var x = a.X[..(tokens * EmbeddingDimension)];
+                        var y = a.Y[..(tokens * EmbeddingDimension)];
+                        var q = a.Q[..(tokens * EmbeddingDimension)];
+                        var k = a.K[..(tokens * EmbeddingDimension)];
+                        var v = a.V[..(tokens * EmbeddingDimension)];
+                        var attention = a.Attention[..(tokens * EmbeddingDimension)];
+                        var ffn = a.FeedForward[..(tokens * FeedForwardDimension)];
 
                         // q = x Wq^T + bq, k = x Wk^T + bk, v = x Wv^T + bv
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, x, tokens, EmbeddingDimension, EmbeddingDimension,

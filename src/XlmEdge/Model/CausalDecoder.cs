@@ -41,12 +41,12 @@ internal sealed class CausalDecoder(XlmGeometry geometry, XlmWeights weights, Wo
         EnsureCache();
         var a = activations;
         a.EnsureCapacity(geometry, n);
-        var x = a.X.AsSpan(0, n * d);
-        var q = a.Q.AsSpan(0, n * d);
-        var attention = a.Attention.AsSpan(0, n * d);
+        var x = a.X[..(n * d)];
+        var q = a.Q[..(n * d)];
+        var attention = a.Attention[..(n * d)];
 
         // x = LN_emb(E_word[ids] + E_pos[start..] + E_lang)
-        XlmEncoder.EmbedSentence(weights, ids, start, languageId, x, a.Row.AsSpan(0, d));
+        XlmEncoder.EmbedSentence(weights, ids, start, languageId, x, a.Row[..d]);
         LayerNorm.AddNormalize(x, default, n, d, weights.EmbeddingNormWeight.Span, weights.EmbeddingNormBias.Span, geometry.LayerNormEpsilon);
 
         for (int layer = 0; layer < weights.Blocks.Length; layer++)
@@ -65,7 +65,7 @@ internal sealed class CausalDecoder(XlmGeometry geometry, XlmWeights weights, Wo
             XlmEncoder.FinishBlock(a, pool, b, n, d, geometry.FeedForwardDimension, geometry.LayerNormEpsilon);
         }
         Length = start + n;
-        return a.X.AsSpan(0, n * d);
+        return a.X[..(n * d)];
     }
 
     private void EnsureCache()

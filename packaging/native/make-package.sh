@@ -2,6 +2,8 @@
 # Builds the native package of the C library:
 #   artifacts/xlmedge-VERSION-RID.tar.gz
 #     lib/libxlmedge.so.VERSION, lib/libxlmedge.so.ABI (the SONAME), lib/libxlmedge.so
+#     lib/libxlmedge-v4.so, lib/libxlmedge-v3.so  (x64: the two builds; libxlmedge.so.VERSION is the shim
+#                                                  that loads the one this CPU runs, src/X64Dispatch)
 #     include/xlmedge.h
 #     lib/pkgconfig/xlmedge.pc                    pkg-config --cflags --libs xlmedge
 #     lib/cmake/xlmedge/xlmedge-config.cmake      find_package(xlmedge) -> xlmedge::xlmedge
@@ -13,9 +15,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rid=${1:-linux-x64}
 
-# The instruction-set baseline is Directory.Build.targets' (x86-64-v3 / ARMv8.0-A), the same as the
-# console's. IlcInstructionSet=x86-64-v4 in the environment picks another (MSBuild reads environment
-# variables as properties).
+# The instruction-set baselines are Directory.Build.targets' (x64: x86-64-v4 and x86-64-v3 behind a shim;
+# arm64: ARMv8.0-A), the same as the console's. IlcInstructionSet=... in the environment publishes one
+# build of that baseline instead (MSBuild reads environment variables as properties).
 dotnet publish "$root/src/XlmEdge.Native" -c Release -r "$rid" -p:TreatWarningsAsErrors=true >&2
 version=$(dotnet msbuild "$root/src/XlmEdge.Native" -getProperty:Version)
 abi=$(dotnet msbuild "$root/src/XlmEdge.Native" -getProperty:XlmEdgeAbiVersion)
@@ -28,6 +30,9 @@ mkdir -p "$stage/lib/pkgconfig" "$stage/lib/cmake/xlmedge" "$stage/include" "$st
 install -m 0755 "$publish/libxlmedge.so" "$stage/lib/libxlmedge.so.$version"
 ln -s "libxlmedge.so.$version" "$stage/lib/libxlmedge.so.$abi"
 ln -s "libxlmedge.so.$abi" "$stage/lib/libxlmedge.so"
+for build in "$publish"/libxlmedge-v[34].so; do
+  if [ -e "$build" ]; then install -m 0755 "$build" "$stage/lib/"; fi
+done
 install -m 0644 "$root/src/XlmEdge.Native/include/xlmedge.h" "$stage/include/xlmedge.h"
 install -m 0644 "$root/LICENSE" "$stage/share/doc/xlmedge/LICENSE"
 install -m 0644 "$root/packaging/native/README.md" "$stage/share/doc/xlmedge/README.md"

@@ -41,6 +41,11 @@
  *     model keeps the old one.
  *   - A model whose weights hold NaN or infinity makes fill-mask, generation and scoring fail with
  *     XLMEDGE_ERROR_MODEL_FILE ("the model produced non-finite logits ...") rather than rank or sample NaNs.
+ *   - x64: libxlmedge.so is a small shim that, when loaded, loads the build for this CPU from its own
+ *     directory, libxlmedge-v4.so (x86-64-v4, AVX-512) or libxlmedge-v3.so (x86-64-v3, AVX2 + FMA;
+ *     XLMEDGE_X64_LEVEL=v3 in the environment forces it), and forwards every function to it. If it cannot
+ *     (a CPU below x86-64-v3, a missing file), every function fails with the reason: XLMEDGE_ERROR_INTERNAL,
+ *     and the message from xlmedge_last_error() and the other functions that return a string.
  *   - Model kinds: a masked model (xlm-mlm-*, xlmedge_model_info.causal == 0) fills masks; a causal
  *     one (xlm-clm-*) generates and scores. Asking either for the other's job is XLMEDGE_ERROR_INPUT
  *     ("this is a masked language model ..." / "this is a causal language model ...").
@@ -140,9 +145,9 @@ XLMEDGE_API const char *xlmedge_version(void);
 /* What this library runs on this machine, as one JSON object (static storage; callable before any
  * model is open), e.g. {"version":"0.2.0","abi":1,"simd":"avx2+fma"}: the library version, its ABI
  * number (XLMEDGE_ABI_VERSION it was built with) and the kernels' SIMD path: "avx512", "avx2+fma",
- * "advsimd", "sse4.1" or "scalar" (fixed by the CPU and the instruction-set baseline the library
- * was published for; XLMEDGE_SIMD=scalar|vector128|vector256 in the environment forces a narrower
- * one). More fields may be added: parse it as JSON. For logs, bug reports and deployment checks. */
+ * "advsimd", "sse4.1" or "scalar" (fixed by the CPU and the instruction-set baseline of the build
+ * that runs: on x64 the widest of x86-64-v4 and x86-64-v3 the CPU runs;
+ * XLMEDGE_SIMD=scalar|vector128|vector256 in the environment forces a narrower one). More fields may be added: parse it as JSON. For logs, bug reports and deployment checks. */
 XLMEDGE_API const char *xlmedge_info(void);
 
 /* Message of the calling thread's last failure ("" if none). */

@@ -86,16 +86,18 @@ internal interface ISimd<TVec> where TVec : struct
 /// Software prefetch of weights that stream from memory once per call (fp16 panels as the panel kernel
 /// or the panel widening reads them, the GEMMs' next slices, the mask GEMV's rows). The hardware
 /// prefetchers alone left the small-T encoder waiting on DRAM: on an AMD EPYC Zen 5 (AVX-512, 2 threads,
-/// machine loaded by other jobs, interleaved A/B in one process) prefetching <see cref="Distance"/> bytes
-/// ahead in the panel kernel made the enfr-1024 encoder 1.18-1.24x faster at T = 8, 1.13-1.20x at T = 16,
-/// 1.11x at T = 32 and 1.06x at T = 64 (1.02x at 128); 1 KB ahead gained only 1.06x, 4 KB 1.14-1.19x.
-/// With the 256-bit path forced: 1.07x at T = 8, 1.0-1.04x at 16 and 32. x64 only: .NET exposes no
-/// prefetch on ARM64 (no PRFM), where the hardware prefetcher alone follows the streams.
+/// machine loaded by other jobs, interleaved A/B in one process) prefetching 2 KB ahead in the panel
+/// kernel made the enfr-1024 encoder 1.18-1.24x faster at T = 8, 1.13-1.20x at T = 16, 1.11x at T = 32
+/// and 1.06x at T = 64 (1.02x at 128); 1 KB ahead gained only 1.06x. On the quiet machine 4 KB then beat
+/// 2 KB by 1.06x at T = 8, 1.04x at 16, 1.02x at 32 and 1.01x at 128 (6 KB: 1.06x at T = 8, 0.98x at
+/// 128); with the 256-bit path forced 4 KB against 2 KB was 1.02x, 1.03x and 0.99x at T = 8, 16, 128.
+/// x64 only: .NET exposes no prefetch on ARM64 (no PRFM), where the hardware prefetcher alone follows
+/// the streams.
 /// </summary>
 internal static class Prefetch
 {
     /// <summary>Bytes ahead of the current read.</summary>
-    public const int Distance = 2048;
+    public const int Distance = 4096;
 
     /// <summary>Prefetches the line <see cref="Distance"/> bytes past <paramref name="at"/> into all cache levels (never faults).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -107,6 +107,17 @@ internal static class Prefetch
             Sse.Prefetch0((byte*)Unsafe.AsPointer(ref at) + Distance);
     }
 
+    /// <summary>Prefetches the lines of [at + offset, at + offset + bytes) into all cache levels (never faults; x64 only, as <see cref="Rows"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Lines<T>(ref T at, nint offset, int bytes) where T : unmanaged
+    {
+        if (!Sse.IsSupported)
+            return;
+        byte* start = (byte*)Unsafe.AsPointer(ref at) + offset;
+        for (int line = 0; line < bytes; line += 64)
+            Sse.Prefetch0(start + line);
+    }
+
     /// <summary>
     /// Asks for W[r, k0 .. k0+kc) of the next slice (or the item this worker likely takes next) while the
     /// current slice is computed, so its DRAM latency overlaps the kernel instead of stalling the next

@@ -15,7 +15,7 @@ namespace XlmEdge.Native;
 /// </summary>
 internal static unsafe class Exports
 {
-    private const int Ok = 0, ErrorArgument = 1, ErrorModelFile = 2, ErrorInput = 3, ErrorBufferTooSmall = 4, ErrorInternal = 5;
+    private const int Ok = 0, ErrorArgument = 1, ErrorModelFile = 2, ErrorInput = 3, ErrorBufferTooSmall = 4, ErrorInternal = 5, ErrorMemoryLock = 6;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -25,7 +25,7 @@ internal static unsafe class Exports
     private static readonly byte[][] StatusNames =
     [
         PinnedUtf8("ok"), PinnedUtf8("invalid argument"), PinnedUtf8("bad model file"), PinnedUtf8("bad input"),
-        PinnedUtf8("buffer too small"), PinnedUtf8("internal error"),
+        PinnedUtf8("buffer too small"), PinnedUtf8("internal error"), PinnedUtf8("cannot lock the model in memory"),
     ];
     private static readonly byte[] UnknownStatus = PinnedUtf8("unknown status");
 
@@ -287,7 +287,9 @@ internal static unsafe class Exports
         if (path == null)
             throw new ArgumentNullException("path");
         string file = StrictUtf8Or(path, () => new ArgumentException("path is not valid UTF-8"));
-        var options = parameters.Threads > 0 ? new XlmModelOptions { Threads = parameters.Threads } : new XlmModelOptions();
+        var options = parameters.Threads > 0
+            ? new XlmModelOptions { Threads = parameters.Threads, LockInMemory = parameters.LockMemory != 0 }
+            : new XlmModelOptions { LockInMemory = parameters.LockMemory != 0 };
         *outModel = Handles.Add(new NativeModel(XlmModel.Load(file, options)));
     }
 
@@ -396,6 +398,7 @@ internal static unsafe class Exports
                 BufferTooSmallException => ErrorBufferTooSmall,
                 ModelFileException or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException => ErrorModelFile,
                 InvalidInputException => ErrorInput,
+                MemoryLockException => ErrorMemoryLock,
                 ArgumentException or ObjectDisposedException => ErrorArgument,
                 _ => ErrorInternal,
             };
@@ -458,6 +461,7 @@ internal static unsafe class Exports
         public int Threads;
         public int Backend;
         public int WeightType;
+        public int LockMemory;
 
         public static ModelParams Defaults => new() { Size = (uint)sizeof(ModelParams) };
     }

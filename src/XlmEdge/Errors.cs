@@ -47,6 +47,17 @@ public class BackendUnavailableException : XlmEdgeException
     public BackendUnavailableException(string message, Exception inner) : base(message, inner) { }
 }
 
+/// <summary>
+/// The operating system refused to lock the model in memory (<see cref="XlmModelOptions.LockInMemory"/>): the
+/// process may not lock that much (Linux: RLIMIT_MEMLOCK without CAP_IPC_LOCK) or RAM is short. The message
+/// names the limit to raise.
+/// </summary>
+public class MemoryLockException : XlmEdgeException
+{
+    /// <inheritdoc cref="XlmEdgeException(string)"/>
+    public MemoryLockException(string message) : base(message) { }
+}
+
 /// <summary>The device lacks the memory that the model's weights or a call's activations need.</summary>
 public class DeviceOutOfMemoryException : XlmEdgeException
 {

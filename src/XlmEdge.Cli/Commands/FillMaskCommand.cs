@@ -28,6 +28,7 @@ internal static class FillMaskCommand
         command.Options.Add(topK);
         command.Options.Add(targets);
         command.Options.Add(options.Threads);
+        command.Options.Add(options.LockInMemory);
         options.AddBackendTo(command);
         command.SetAction(parsed =>
         {

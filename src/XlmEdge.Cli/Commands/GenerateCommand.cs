@@ -32,6 +32,7 @@ internal static class GenerateCommand
         command.Options.Add(topP);
         command.Options.Add(seed);
         command.Options.Add(options.Threads);
+        command.Options.Add(options.LockInMemory);
         command.SetAction(parsed =>
         {
             var sampling = new SamplingOptions

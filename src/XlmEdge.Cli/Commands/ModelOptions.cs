@@ -5,7 +5,7 @@ using XlmEdge.Tokenization;
 namespace XlmEdge.Cli.Commands;
 
 /// <summary>
-/// The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c> and one TEXT;
+/// The options every model command takes: <c>-m MODEL</c>, <c>-l LANG</c>, <c>-t THREADS</c>, <c>--mlock</c> and one TEXT;
 /// fill-mask also <c>--backend</c> and <c>--verbose</c>.
 /// </summary>
 /// <param name="causal">Whether the command needs a causal model (generate, score): it picks the demo model without -m.</param>
@@ -29,6 +29,11 @@ internal sealed class ModelOptions(bool causal = false)
     };
 
     public Option<int> Threads { get; } = ConsoleHost.PositiveInt("--threads", "-t", "N", "threads that run the kernels [default: one per core]", null);
+
+    public Option<bool> LockInMemory { get; } = new("--mlock")
+    {
+        Description = "lock the model file in RAM at load (mlock), so the OS cannot page weights out between requests; needs a memlock limit (ulimit -l) above the model's size, or CAP_IPC_LOCK",
+    };
 
     public Option<XlmBackend> Backend { get; } = new("--backend")
     {
@@ -102,6 +107,7 @@ internal sealed class ModelOptions(bool causal = false)
             Threads = result is null || result.Implicit ? Environment.ProcessorCount : parsed.GetValue(Threads),
             Backend = backend,
             BackendProvider = Program.GpuBackend,
+            LockInMemory = parsed.GetValue(LockInMemory),
         };
         var model = XlmModel.Load(path, options);
         // Checked once here, not on every JSON line: no request can succeed on the other kind of model.

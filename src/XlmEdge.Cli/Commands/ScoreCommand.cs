@@ -18,6 +18,7 @@ internal static class ScoreCommand
             """);
         options.AddTo(command);
         command.Options.Add(options.Threads);
+        command.Options.Add(options.LockInMemory);
         command.SetAction(parsed =>
         {
             using var model = options.LoadModel(parsed, io.Error);

@@ -86,7 +86,9 @@ typedef enum xlmedge_status {
     XLMEDGE_ERROR_INPUT = 3,            /* unknown language, no mask, too many masks or tokens, bad UTF-8,
                                            a model of the other kind (fill-mask on a causal model, ...) */
     XLMEDGE_ERROR_BUFFER_TOO_SMALL = 4, /* *out_count tells how many entries are needed */
-    XLMEDGE_ERROR_INTERNAL = 5          /* a bug: please report the message */
+    XLMEDGE_ERROR_INTERNAL = 5,         /* a bug: please report the message */
+    XLMEDGE_ERROR_MEMORY_LOCK = 6       /* lock_memory: the OS would not lock the model in RAM (the message
+                                           names the limit to raise: RLIMIT_MEMLOCK, ulimit -l) */
 } xlmedge_status;
 
 enum { XLMEDGE_BACKEND_CPU = 0 };          /* xlmedge_model_params.backend */
@@ -99,6 +101,8 @@ typedef struct xlmedge_model_params {
     int32_t threads;      /* kernel threads, the calling one included; <= 0: one per core */
     int32_t backend;      /* XLMEDGE_BACKEND_CPU: the only backend of this library */
     int32_t weight_type;  /* XLMEDGE_WEIGHTS_AS_STORED: compute with the file's own weight type */
+    int32_t lock_memory;  /* nonzero: lock the mapped model in RAM at load (mlock), so that the OS cannot
+                             page weights out between calls; 0 (default): map and read on demand */
 } xlmedge_model_params;
 
 /* One candidate for one mask, best first within each mask. Names as Hugging Face's fill-mask pipeline. */

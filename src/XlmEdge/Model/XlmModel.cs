@@ -27,6 +27,16 @@ public sealed class XlmModelOptions
     public XlmBackendProvider? BackendProvider { get; init; }
 
     /// <summary>
+    /// Whether to lock the mapped model file in RAM at load (<c>mlock</c> on Linux and macOS,
+    /// <c>VirtualLock</c> on Windows), so that the operating system cannot page the weights out between
+    /// calls and a later call never waits on reading them back. Default false: the weights are mapped
+    /// and read on demand. Loading then reads the whole file, and fails with a <see cref="MemoryLockException"/>
+    /// that names the limit to raise when the process may not lock that much (Linux: RLIMIT_MEMLOCK,
+    /// <c>ulimit -l</c>, unless it has CAP_IPC_LOCK).
+    /// </summary>
+    public bool LockInMemory { get; init; }
+
+    /// <summary>
     /// Whether a geometry with a preset runs the preset's generated forward (the default); false runs
     /// the generic loop, so that the benchmark and the tests can compare the two on one model file.
     /// </summary>
@@ -125,6 +135,8 @@ public sealed partial class XlmModel : IDisposable
         try
         {
             var (config, tokenizer, weights) = ModelFile.Open(file);
+            if (options.LockInMemory)
+                file.LockInMemory();
             var backend = CreateBackend(options, config, weights, out string? fallback);
             return new XlmModel(file, config, tokenizer, weights, backend, fallback);
         }

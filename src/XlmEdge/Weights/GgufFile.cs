@@ -261,6 +261,13 @@ internal sealed unsafe class GgufFile : IDisposable
         return string.Equals(actual, ContentHash, StringComparison.Ordinal);
     }
 
+    /// <summary>Locks the whole mapping in RAM (<see cref="MemoryLock"/>); closing the file unlocks it.</summary>
+    public void LockInMemory()
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        MemoryLock.Lock(_base, FileLength, Path);
+    }
+
     public void Dispose()
     {
         if (_base == null)

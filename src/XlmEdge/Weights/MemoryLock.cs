@@ -8,8 +8,7 @@ namespace XlmEdge.Weights;
 /// weights are mapped from the file, so under memory pressure the kernel may drop their pages, and the
 /// next call then waits on reading them back from disk (major page faults), as llama.cpp's <c>--mlock</c>
 /// guards against. Locked pages are read once, at load, and stay until the mapping is closed (unmapping
-/// unlocks them). On the benchmark VM, which has memory to spare, locking changed nothing measurable: its
-/// occasional slow calls take minor faults only, with or without the lock.
+/// unlocks them). On the benchmark VM, which has memory to spare, locking changed nothing measurable.
 /// </summary>
 internal static unsafe class MemoryLock
 {

@@ -222,6 +222,8 @@ internal sealed partial class CheckpointFuzzer(string workFolder) : IFuzzer
         if (!File.Exists(path) || !InputFilesAreRegular(path))
             return $"{file}: none";
         var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 16)
+            return $"{file}: none (an earlier mutation of this checkpoint cut it to {bytes.Length} bytes)";
         // structures sit at the start (safetensors header, legacy pickles) and the end (zip directory)
         int Where() => random.Next(3) switch
         {

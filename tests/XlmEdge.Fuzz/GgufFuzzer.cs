@@ -166,6 +166,8 @@ internal sealed class GgufFuzzer : IFuzzer
             }
             case 2:
             {
+                if (structural == 0)
+                    return "none";
                 int flips = random.Next(1, 9);
                 for (int i = 0; i < flips; i++)
                     bytes[random.Next(structural)] ^= (byte)(1 << random.Next(8));
@@ -193,6 +195,8 @@ internal sealed class GgufFuzzer : IFuzzer
             {
                 // a metadata value's type or an array's element type changed to another valid one
                 var types = _layout.Fields.Where(f => f.Kind == FieldKind.ValueType && f.Offset + 4 <= bytes.Count).ToList();
+                if (types.Count == 0)
+                    return "none";   // an earlier mutation of this mutant cut the file before every type field
                 var field = types[random.Next(types.Count)];
                 uint type = (uint)random.Next(13);
                 Write(bytes, field.Offset, BitConverter.GetBytes(type));
@@ -200,7 +204,7 @@ internal sealed class GgufFuzzer : IFuzzer
             }
             case 6:
             {
-                if (bytes.Count <= _layout.DataStart)
+                if (bytes.Count <= _layout.DataStart + 4)
                     return "none";
                 int at = random.Next((int)_layout.DataStart, bytes.Count - 4);
                 byte[] pattern = random.Next(3) switch

@@ -128,13 +128,8 @@ internal static class Prefetch
     {
         if (!Sse.IsSupported)
             return;
-        int bytes = kc * sizeof(TW);
         for (int r = 0; r < rows; r++)
-        {
-            byte* row = (byte*)Unsafe.AsPointer(ref Unsafe.Add(ref w, (nint)r * K + k0));
-            for (int offset = 0; offset < bytes; offset += 64)
-                Sse.Prefetch0(row + offset);
-        }
+            Lines(ref Unsafe.Add(ref w, (nint)r * K + k0), 0, kc * sizeof(TW));
     }
 }
 

@@ -8,7 +8,8 @@ namespace XlmEdge.Benchmarks;
 
 /// <summary>
 /// Throughput of the encoder's kernels at the enfr-1024 shapes, with random data: the GEMM
-/// micro-kernel alone with hot operands; the Linear kernel on one layer's four d×d projections and
+/// micro-kernel alone with hot operands; the Linear kernel (panel weights, as the weights tool writes
+/// them and the encoder reads them) on one layer's four d×d projections and
 /// the two FFN matrices, over several layers' worth of distinct weights so W streams from DRAM as in
 /// the real forward pass (ms, GFLOP/s and weight bytes per second, for fp16 and fp32 weights: kernel
 /// quality apart from the cost of streaming and widening fp16 weights); one layer's attention; the
@@ -44,14 +45,19 @@ internal static class KernelThroughput
             for (int s = 0; s < shapes.Length; s++)
             {
                 var (n, k) = shapes[s];
-                half[l][s] = new Half[n * k];
-                single[l][s] = new float[n * k];
+                var rowMajorHalf = new Half[n * k];
+                var rowMajorSingle = new float[n * k];
                 for (int i = 0; i < n * k; i++)
                 {
                     var h = (Half)((random.NextSingle() - 0.5f) * 0.1f);
-                    half[l][s][i] = h;
-                    single[l][s][i] = (float)h;
+                    rowMajorHalf[i] = h;
+                    rowMajorSingle[i] = (float)h;
                 }
+                // The layout the weights tool writes and the encoder's Linears read.
+                half[l][s] = new Half[n * k];
+                single[l][s] = new float[n * k];
+                PanelLayout.Pack(rowMajorHalf, n, k, half[l][s]);
+                PanelLayout.Pack(rowMajorSingle, n, k, single[l][s]);
             }
         }
         MicroKernelRate(random, output);
@@ -83,9 +89,9 @@ internal static class KernelThroughput
                         {
                             var (n, k) = shapes[s];
                             if (dtype == "f16")
-                                Linear.Forward(pool, x.AsSpan(0, T * k), T, k, half[l][s], n, bias.AsSpan(0, n), y.AsSpan(0, T * n));
+                                Linear.ForwardPanels<Half>(pool, x.AsSpan(0, T * k), T, k, half[l][s], n, bias.AsSpan(0, n), default, y.AsSpan(0, T * n), Activation.None);
                             else
-                                Linear.Forward(pool, x.AsSpan(0, T * k), T, k, single[l][s], n, bias.AsSpan(0, n), y.AsSpan(0, T * n));
+                                Linear.ForwardPanels<float>(pool, x.AsSpan(0, T * k), T, k, single[l][s], n, bias.AsSpan(0, n), default, y.AsSpan(0, T * n), Activation.None);
                         }
                 }
                 // Long enough for tiered JIT to reach its final code.
@@ -109,9 +115,10 @@ internal static class KernelThroughput
     }
 
     /// <summary>
-    /// The GEMM micro-kernel of the widest width alone on one thread with hot operands (one group of widened W
-    /// rows × 256 k and one 256 × 2·lanes token panel, in L1): how close the kernel's code comes to the core's
-    /// FMA peak, apart from everything around it.
+    /// The GEMM micro-kernels of the widest width alone on one thread with hot operands, in L1 (the row-major one:
+    /// one group of widened W rows × 256 k and one 256 × 2·lanes token panel; the panel one the encoder's Linears
+    /// run: 256 k of a 32-row fp32 panel against one block of tokens): how close each kernel's code comes to the
+    /// core's FMA peak, apart from everything around it.
     /// </summary>
     private static void MicroKernelRate(Random random, TextWriter output)
     {
@@ -142,7 +149,29 @@ internal static class KernelThroughput
             best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"micro-kernel {rows}x2 ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+            $"row-major micro-kernel {rows}x2 (attention, row-major matrices; {CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+        // The encoder's Linears run the panel kernel (32 rows of W along the lanes, tokens broadcast): its
+        // fp32 form alone, W as the buffered widening leaves it.
+        int tokens = Linear.PanelTokens<TS, TVec>();
+        var panelW = new float[Kc * PanelLayout.Rows];
+        var tile = new float[tokens * PanelLayout.Rows];
+        for (int i = 0; i < panelW.Length; i++)
+            panelW[i] = random.NextSingle();
+        double panelBest = double.MaxValue;
+        for (int round = 0; round < 15; round++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            for (int i = 0; i < Calls; i++)
+            {
+                if (tokens == 12)
+                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false);
+                else
+                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false);
+            }
+            panelBest = Math.Min(panelBest, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"panel kernel {PanelLayout.Rows} rows x {tokens} tokens ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * tokens * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
     }
 
     /// <summary>The fill-mask output layer at one mask: [1, d] × E^T over the whole vocabulary (memory-bound).</summary>

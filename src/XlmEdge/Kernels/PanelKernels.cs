@@ -72,10 +72,11 @@ internal static class PanelKernels
     /// tile[j][lanes·q + i] and tile[j][16 + lanes·q + i] (+)= Σ_k x[k][j] · W[k][row] for j &lt; TB.Count, over
     /// <paramref name="kc"/> k steps: <paramref name="w"/> at sub-panel q's first value (k-row stride 32),
     /// <paramref name="x"/> at the block's first token in a k-major panel of <paramref name="xStride"/>
-    /// tokens, <paramref name="tile"/> at column lanes·q of token 0 (row stride 32).
+    /// tokens, <paramref name="tile"/> at column lanes·q of token 0 (row stride 32). W is prefetched ahead when
+    /// it streams from memory, x when <paramref name="prefetchX"/> says it does.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Kernel<TS, TVec, TW, TSrc, TB>(ref TW w, ref float x, nint xStride, int kc, ref float tile, bool accumulate)
+    internal static void Kernel<TS, TVec, TW, TSrc, TB>(ref TW w, ref float x, nint xStride, int kc, ref float tile, bool accumulate, bool prefetchX)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TSrc : struct, IPanelSource<TW> where TB : struct, ITokenBlock
     {
         TVec c00a = TS.Zero, c00b = TS.Zero, c01a = TS.Zero, c01b = TS.Zero, c02a = TS.Zero, c02b = TS.Zero;
@@ -104,6 +105,8 @@ internal static class PanelKernels
         {
             if (TSrc.Streams)
                 Prefetch.Ahead(ref wk);
+            if (prefetchX)
+                Prefetch.Ahead(ref xk);
             TSrc.Load<TS, TVec>(ref wk, out w0, out w1);
             { a = TS.Broadcast(Unsafe.Add(ref xk, 0)); c00a = TS.MultiplyAdd(w0, a, c00a); c00b = TS.MultiplyAdd(w1, a, c00b); }
             if (TB.Count > 1) { a = TS.Broadcast(Unsafe.Add(ref xk, 1)); c01a = TS.MultiplyAdd(w0, a, c01a); c01b = TS.MultiplyAdd(w1, a, c01b); }

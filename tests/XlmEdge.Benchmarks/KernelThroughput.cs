@@ -164,9 +164,9 @@ internal static class KernelThroughput
             for (int i = 0; i < Calls; i++)
             {
                 if (tokens == 12)
-                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false);
+                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref System.Runtime.CompilerServices.Unsafe.NullRef<float>());
                 else
-                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false);
+                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref System.Runtime.CompilerServices.Unsafe.NullRef<float>());
             }
             panelBest = Math.Min(panelBest, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }

@@ -15,9 +15,8 @@ internal static partial class Linear
     /// panel of 32 rows, read as one contiguous stream: <see cref="PanelKernels.Kernel"/> runs two vectors
     /// of rows against blocks of up to 12 tokens (6 below 512 bits), W along the lanes and tokens broadcast,
     /// so the sums land in y's own order (no transpose) and the epilogue adds bias and residual and applies
-    /// GELU on whole vectors. fp16 panels are widened in registers by every block of tokens up to
-    /// <see cref="InRegisterTokens{TS, TVec}"/> tokens; with more, each K-slice of the panel is widened once
-    /// into an fp32 buffer that every block then reads. Rows past the last full panel are a plain scalar loop.
+    /// GELU on whole vectors. How fp16 panels are widened is <see cref="WidensOnce{TS, TVec}"/>'s and
+    /// <see cref="InRegisterTokens{TS, TVec}"/>'s choice. Rows past the last full panel are a plain scalar loop.
     /// </remarks>
     internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
@@ -177,14 +176,26 @@ internal static partial class Linear
     internal static int PanelTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? 12 : 6;
 
     /// <summary>
-    /// Up to this many tokens every block of tokens widens fp16 panels in registers again; past it each K-slice
-    /// is widened once into an fp32 buffer that every block reads. Measured per width (one thread, six layers'
-    /// worth of enfr-1024 Linears, interleaved A/B on Zen 5): with AVX-512 re-widening is 1.1-1.7x faster than
-    /// the buffer from 16 to 64 tokens, level at 128, 12 % slower at 512; with AVX2 (12 accumulators per
-    /// widened k step instead of 24) it wins only while there are at most two blocks (8 tokens) and loses
-    /// 35-65 % from 24 tokens on.
+    /// Up to this many tokens every block of tokens widens fp16 panels in registers again. Past it the 512-bit path
+    /// widens once per slice inside the first block (<see cref="WidensOnce{TS, TVec}"/>) and the narrower paths
+    /// widen each K-slice in a pass of its own into an fp32 buffer that every block reads. Measured on the
+    /// narrower paths (one thread, six layers' worth of enfr-1024 Linears, interleaved A/B on Zen 5): with AVX2
+    /// (12 accumulators per widened k step instead of 24) re-widening wins only while there are at most two
+    /// blocks (8 tokens) and loses 35-65 % from 24 tokens on.
     /// </summary>
-    internal static int InRegisterTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? 128 : 8;
+    internal static int InRegisterTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? PanelTokens<TS, TVec>() : 8;
+
+    /// <summary>
+    /// Whether fp16 panels are widened once per K-slice by the first block of tokens, which stores the fp32 rows
+    /// it widened in registers for the other blocks to read: on the 512-bit path past one block of tokens. It replaces both the in-register widening by every block (<see cref="InRegisterTokens{TS, TVec}"/>,
+    /// whose unpacking, seven integer operations per vector, left a 4-token block at half the FMA rate) and
+    /// the separate widening pass over each slice before the blocks (which waited on DRAM with the FMAs idle).
+    /// Encoder, interleaved A/B in one process, 2 threads, AMD EPYC Zen 5: 1.04x at T = 16 and 32, 1.08-1.10x
+    /// at 48-96, 1.15x at 128, 1.09x at 160 and 256, 1.01x at 512. With 256 bits it measured 0.99-1.02x
+    /// (T = 8-512), with 128 bits 0.88x at T = 16, so the narrower widths keep the two older ways. K-slices
+    /// of 128-512 instead of <see cref="Tiling{TS, TVec}.PanelSlice"/> were 2-6 % slower at T = 16-32.
+    /// </summary>
+    internal static bool WidensOnce<TS, TVec>(int T) where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 && T > InRegisterTokens<TS, TVec>();
 
     /// <summary>
     /// Whether the panel kernels prefetch x as well as W: when the packed x (every token panel, all of K) takes
@@ -202,13 +213,14 @@ internal static partial class Linear
     {
         int xWidth = 2 * TS.Count, paddedT = (T + xWidth - 1) / xWidth * xWidth;
         int slice = Math.Min(K, Tiling<TS, TVec>.PanelSlice);
-        bool buffered = typeof(TW) == typeof(Half) && T > InRegisterTokens<TS, TVec>();
-        int tile = paddedT * PanelLayout.Rows, buffer = buffered ? slice * PanelLayout.Rows : 0;
+        bool widenOnce = typeof(TW) == typeof(Half) && WidensOnce<TS, TVec>(T);
+        bool buffered = typeof(TW) == typeof(Half) && !widenOnce && T > InRegisterTokens<TS, TVec>();
+        int tile = paddedT * PanelLayout.Rows, buffer = buffered || widenOnce ? slice * PanelLayout.Rows : 0;
         pool.EnsureScratch(checked(tile + buffer));
         return new PanelJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Residual = residual, Y = y, Activation = activation,
-            T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Buffered = buffered, Scratch = tile + buffer,
+            T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Buffered = buffered, WidenOnce = widenOnce, Scratch = tile + buffer,
             PrefetchX = PrefetchesX(paddedT, K),
         };
     }
@@ -235,7 +247,7 @@ internal static partial class Linear
         public Span<float> Y;
         public Activation Activation;
         public int T, K, N, PaddedT, Slice, Scratch;
-        public bool Buffered, PrefetchX;
+        public bool Buffered, PrefetchX, WidenOnce;
 
         public readonly void Execute(int index, int worker)
         {
@@ -267,30 +279,35 @@ internal static partial class Linear
                 {
                     WidenPanel<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref panel, (nint)k0 * Rows)), kc, ref buffer);
                     for (int q = 0; q < subPanels; q++)
-                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref buffer, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
+                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref buffer, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate, ref Unsafe.NullRef<float>());
                 }
                 else if (typeof(TW) == typeof(Half))
                 {
                     ref Half half = ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref panel, (nint)k0 * Rows));
                     for (int q = 0; q < subPanels; q++)
-                        Blocks<Half, HalfPanel<TH>>(ref Unsafe.Add(ref half, HalfPanel<TH>.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
+                        Blocks<Half, HalfPanel<TH>>(ref Unsafe.Add(ref half, HalfPanel<TH>.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate,
+                            ref WidenOnce ? ref Unsafe.Add(ref buffer, SinglePanel.Offset(q, lanes)) : ref Unsafe.NullRef<float>());
                 }
                 else
                 {
                     ref float single = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref panel, (nint)k0 * Rows));
                     for (int q = 0; q < subPanels; q++)
-                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref single, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
+                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref single, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate, ref Unsafe.NullRef<float>());
                 }
             }
             for (int t = 0; t < T; t++)
                 PanelEpilogue(ref Unsafe.Add(ref tile, t * Rows), t, n0);
         }
 
-        /// <summary>Every block of tokens against one sub-panel's K-slice.</summary>
-        private readonly void Blocks<TSource, TSrc>(ref TSource w, ref float packed, int k0, int kc, ref float tile, bool accumulate)
+        /// <summary>
+        /// Every block of tokens against one sub-panel's K-slice. With <paramref name="widened"/> (fp16 W, more
+        /// than one block) the first block also stores the W it widens there, and the others read that.
+        /// </summary>
+        private readonly void Blocks<TSource, TSrc>(ref TSource w, ref float packed, int k0, int kc, ref float tile, bool accumulate, ref float widened)
             where TSource : unmanaged where TSrc : struct, IPanelSource<TSource>
         {
             int xWidth = 2 * TS.Count, block = PanelTokens<TS, TVec>(), K = this.K;
+            bool reuse = !Unsafe.IsNullRef(ref widened);
             for (int p = 0; p * xWidth < T; p++)
             {
                 ref float xPanel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * xWidth);
@@ -300,20 +317,34 @@ internal static partial class Linear
                     int count = Math.Min(Math.Min(block, xWidth - j0), T - p * xWidth - j0);
                     ref float x = ref Unsafe.Add(ref xPanel, j0);
                     ref float t = ref Unsafe.Add(ref tile, (p * xWidth + j0) * PanelLayout.Rows);
-                    if (count > 8 && block == 12)
-                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens12>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
-                    else if (count > 6 && block == 12)
-                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens8>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
-                    else if (count > 4)
-                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens6>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
-                    else if (count > 2)
-                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens4>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
-                    else if (count == 2)
-                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens2>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
+                    if (!reuse)
+                        Block<TSource, TSrc>(count, ref w, ref x, kc, ref t, accumulate, ref Unsafe.NullRef<float>());
+                    else if (p == 0 && j0 == 0)
+                        Block<TSource, TSrc>(count, ref w, ref x, kc, ref t, accumulate, ref widened);
                     else
-                        PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens1>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
+                        Block<float, SinglePanel>(count, ref widened, ref x, kc, ref t, accumulate, ref Unsafe.NullRef<float>());
                 }
             }
+        }
+
+        /// <summary>One block of <paramref name="count"/> tokens through the panel kernel of that many (or the next size up).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Block<TSource, TSrc>(int count, ref TSource w, ref float x, int kc, ref float t, bool accumulate, ref float widened)
+            where TSource : unmanaged where TSrc : struct, IPanelSource<TSource>
+        {
+            int xWidth = 2 * TS.Count, block = PanelTokens<TS, TVec>();
+            if (count > 8 && block == 12)
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens12>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+            else if (count > 6 && block == 12)
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens8>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+            else if (count > 4)
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens6>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+            else if (count > 2)
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens4>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+            else if (count == 2)
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens2>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+            else
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens1>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
         }
 
         /// <summary>y[t, n0 .. n0+32) = tile row + bias (+ residual), then the activation.</summary>

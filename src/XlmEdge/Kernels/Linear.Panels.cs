@@ -187,8 +187,9 @@ internal static partial class Linear
 
     /// <summary>
     /// Whether fp16 panels are widened once per K-slice by the first block of tokens, which stores the fp32 rows
-    /// it widened in registers for the other blocks to read: on the 512-bit path past one block of tokens. It replaces both the in-register widening by every block (<see cref="InRegisterTokens{TS, TVec}"/>,
-    /// whose unpacking, seven integer operations per vector, left a 4-token block at half the FMA rate) and
+    /// it widened in registers for the other blocks to read: on the 512-bit path past one block of tokens.
+    /// There it replaced both the in-register widening by every block up to 128 tokens (whose unpacking, seven
+    /// integer operations per vector, left a 4-token block at half the FMA rate even in L1) and, past 128,
     /// the separate widening pass over each slice before the blocks (which waited on DRAM with the FMAs idle).
     /// Encoder, interleaved A/B in one process, 2 threads, AMD EPYC Zen 5: 1.04x at T = 16 and 32, 1.08-1.10x
     /// at 48-96, 1.15x at 128, 1.09x at 160 and 256, 1.01x at 512. With 256 bits it measured 0.99-1.02x

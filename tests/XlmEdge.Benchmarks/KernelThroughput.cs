@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using XlmEdge.Kernels;
@@ -140,14 +141,7 @@ internal static class KernelThroughput
             w[i] = random.NextSingle();
         for (int i = 0; i < panel.Length; i++)
             panel[i] = random.NextSingle();
-        double best = double.MaxValue;
-        for (int round = 0; round < 15; round++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < Calls; i++)
-                MicroKernels.Kernel<TS, TVec>(ref w[0], Kc, rows, ref panel[0], Kc, ref yt[0], width, accumulate: false);
-            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
-        }
+        double best = BestOfRounds(Calls, () => MicroKernels.Kernel<TS, TVec>(ref w[0], Kc, rows, ref panel[0], Kc, ref yt[0], width, accumulate: false));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"row-major micro-kernel {rows}x2 (attention, row-major matrices; {CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
         // The encoder's Linears run the panel kernel (32 rows of W along the lanes, tokens broadcast): its
@@ -157,21 +151,25 @@ internal static class KernelThroughput
         var tile = new float[tokens * PanelLayout.Rows];
         for (int i = 0; i < panelW.Length; i++)
             panelW[i] = random.NextSingle();
-        double panelBest = double.MaxValue;
+        double panelBest = tokens == 12
+            ? BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref Unsafe.NullRef<float>()))
+            : BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref Unsafe.NullRef<float>()));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"panel kernel {PanelLayout.Rows} rows x {tokens} tokens ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * tokens * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+    }
+
+    /// <summary>The fastest of 15 rounds of <paramref name="calls"/> calls, in seconds.</summary>
+    private static double BestOfRounds(int calls, Action call)
+    {
+        double best = double.MaxValue;
         for (int round = 0; round < 15; round++)
         {
             long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < Calls; i++)
-            {
-                if (tokens == 12)
-                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref System.Runtime.CompilerServices.Unsafe.NullRef<float>());
-                else
-                    PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref System.Runtime.CompilerServices.Unsafe.NullRef<float>());
-            }
-            panelBest = Math.Min(panelBest, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            for (int i = 0; i < calls; i++)
+                call();
+            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"panel kernel {PanelLayout.Rows} rows x {tokens} tokens ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * tokens * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+        return best;
     }
 
     /// <summary>The fill-mask output layer at one mask: [1, d] × E^T over the whole vocabulary (memory-bound).</summary>

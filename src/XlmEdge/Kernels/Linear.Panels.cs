@@ -17,6 +17,8 @@ internal static partial class Linear
     /// so the sums land in y's own order (no transpose) and the epilogue adds bias and residual and applies
     /// GELU on whole vectors. How fp16 panels are widened is <see cref="WidensOnce{TS, TVec}"/>'s and
     /// <see cref="InRegisterTokens{TS, TVec}"/>'s choice. Rows past the last full panel are a plain scalar loop.
+    /// fp16 W must hold no infinity or NaN (the loader checks panel matrices with <see cref="HalfBits.IndexOfNonFinite"/>):
+    /// full panels are widened without the fix-up of exponent 31.
     /// </remarks>
     internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
@@ -402,7 +404,7 @@ internal static partial class Linear
             Prefetch.Ahead(ref source);
             for (int q = 0; q < Rows / (2 * lanes); q++)
             {
-                LoadPairs<TS, TVec, TH>(in Unsafe.Add(ref source, 2 * lanes * q), out var even, out var odd);
+                HalfPanel<TH>.Load<TS, TVec>(ref Unsafe.Add(ref source, 2 * lanes * q), out TVec even, out TVec odd);
                 TS.Store(even, ref Unsafe.Add(ref destination, lanes * q));
                 TS.Store(odd, ref Unsafe.Add(ref destination, Rows / 2 + lanes * q));
             }

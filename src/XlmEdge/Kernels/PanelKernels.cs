@@ -16,7 +16,10 @@ internal interface IPanelSource<TW> where TW : unmanaged
     static abstract bool Streams { get; }
 }
 
-/// <summary>fp16 panels widened in registers, in pair order (the file's order), scaled or not.</summary>
+/// <summary>
+/// fp16 panels widened in registers, in pair order (the file's order), scaled or not. Panel matrices are
+/// finite (checked at load), so the widening skips the fix-up of infinity and NaN (<see cref="ISimd{TVec}.LoadFiniteHalfPairs"/>).
+/// </summary>
 internal readonly struct HalfPanel<TH> : IPanelSource<Half> where TH : struct, IHalfWidening
 {
     public static int Offset(int q, int lanes) => 2 * lanes * q;
@@ -26,10 +29,13 @@ internal readonly struct HalfPanel<TH> : IPanelSource<Half> where TH : struct, I
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Load<TS, TVec>(ref Half source, out TVec lower, out TVec upper) where TS : struct, ISimd<TVec> where TVec : struct
     {
-        if (TH.Unscaled)
-            TS.LoadHalfPairsUnscaled(in source, out lower, out upper);
-        else
-            TS.LoadHalfPairs(in source, out lower, out upper);
+        TS.LoadFiniteHalfPairs(in source, out lower, out upper);
+        if (!TH.Unscaled)
+        {
+            var scale = TS.Broadcast(HalfBits.Scale);
+            lower = TS.Multiply(lower, scale);
+            upper = TS.Multiply(upper, scale);
+        }
     }
 }
 

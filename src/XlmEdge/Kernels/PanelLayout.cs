@@ -30,6 +30,17 @@ internal static class PanelLayout
         return start + (long)k * Rows + position;
     }
 
+    /// <summary>The row and column of the value at <paramref name="index"/> of the packed array: the inverse of <see cref="IndexOf"/>.</summary>
+    public static (int Row, int Column) RowAndColumnOf(long index, int N, int K, bool pairs)
+    {
+        int full = N / Rows, panel = (int)Math.Min(index / ((long)Rows * K), full);
+        long offset = index - (long)panel * Rows * K;
+        if (panel == full)
+            return (panel * Rows + (int)(offset % (N - full * Rows)), (int)(offset / (N - full * Rows)));
+        int position = (int)(offset % Rows), i = !pairs ? position : position % 2 == 0 ? position / 2 : Rows / 2 + position / 2;
+        return (panel * Rows + i, (int)(offset / Rows));
+    }
+
     /// <summary>Row-major W [N, K] -> panels (fp16: pair order within each k step).</summary>
     public static void Pack(ReadOnlySpan<Half> w, int N, int K, Span<Half> packed) => Pack(w, N, K, packed, pairs: true);
 

@@ -43,6 +43,15 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
         _geometry = config.Geometry;
         _weights = weights;
         Pool = new WorkerPool(threads);
+        try
+        {
+            weights.RequireFinitePanels(Pool);
+        }
+        catch
+        {
+            Pool.Dispose();
+            throw;
+        }
         _encoder = new XlmEncoder(config, weights, Pool, options.UseGeneratedForward);
         Description = $"cpu: {CpuFeatures.Name(CpuFeatures.Selected)}, {threads} thread{(threads == 1 ? "" : "s")}";
     }

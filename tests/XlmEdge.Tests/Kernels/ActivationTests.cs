@@ -99,6 +99,8 @@ public class ActivationTests
             var odd = new float[TS.Count];
             var evenUnscaled = new float[TS.Count];
             var oddUnscaled = new float[TS.Count];
+            var evenFinite = new float[TS.Count];
+            var oddFinite = new float[TS.Count];
             for (int i = 0; i < src.Length; i += 2 * TS.Count)
             {
                 TS.LoadHalfPairs(in src[i], out var e, out var o);
@@ -107,14 +109,49 @@ public class ActivationTests
                 TS.LoadHalfPairsUnscaled(in src[i], out e, out o);
                 TS.Store(e, ref evenUnscaled[0]);
                 TS.Store(o, ref oddUnscaled[0]);
+                TS.LoadFiniteHalfPairs(in src[i], out e, out o);
+                TS.Store(e, ref evenFinite[0]);
+                TS.Store(o, ref oddFinite[0]);
                 for (int j = 0; j < TS.Count; j++)
                 {
                     AssertSameBits(src[i + 2 * j], even[j], $"{typeof(TS).Name} pairs (even)");
                     AssertSameBits(src[i + 2 * j + 1], odd[j], $"{typeof(TS).Name} pairs (odd)");
                     AssertSameBits(src[i + 2 * j], evenUnscaled[j] * HalfBits.Scale, $"{typeof(TS).Name} unscaled pairs (even)");
                     AssertSameBits(src[i + 2 * j + 1], oddUnscaled[j] * HalfBits.Scale, $"{typeof(TS).Name} unscaled pairs (odd)");
+                    // The finite form: the same bits for every finite pattern; exponent 31 comes out finite, as documented.
+                    foreach (var (h, widened) in (ReadOnlySpan<(Half, float)>)[(src[i + 2 * j], evenFinite[j]), (src[i + 2 * j + 1], oddFinite[j])])
+                    {
+                        if (Half.IsFinite(h))
+                            AssertSameBits(h, widened * HalfBits.Scale, $"{typeof(TS).Name} finite pairs");
+                        else
+                            Assert.True(float.IsFinite(widened * HalfBits.Scale), $"{typeof(TS).Name} finite pairs of 0x{BitConverter.HalfToUInt16Bits(h):X4}");
+                    }
                 }
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(0x7C00)]
+    [InlineData(0x7E01)]
+    [InlineData(0xFC00)]
+    [InlineData(0xFFFF)]
+    public void IndexOfNonFiniteFindsTheFirstInfinityOrNaNAnywhere(int pattern)
+    {
+        var random = new Random(pattern);
+        var values = new Half[100_003]; // several 16,384-value chunks and a tail
+        for (int i = 0; i < values.Length; i++)
+            values[i] = BitConverter.UInt16BitsToHalf((ushort)(random.Next(0, 0x7C00) | (random.Next(2) << 15))); // every finite pattern can occur
+        Assert.Equal(-1, HalfBits.IndexOfNonFinite(values));
+        Assert.Equal(-1, HalfBits.IndexOfNonFinite([]));
+        foreach (int at in (int[])[0, 16383, 16384, 50_000, values.Length - 1])
+        {
+            var copy = (Half[])values.Clone();
+            copy[at] = BitConverter.UInt16BitsToHalf((ushort)pattern);
+            Assert.Equal(at, HalfBits.IndexOfNonFinite(copy));
+            // A later one in the other sign does not hide it, nor does an earlier one of the other sign come second.
+            copy[^1] = BitConverter.UInt16BitsToHalf((ushort)(pattern ^ 0x8000));
+            Assert.Equal(at, HalfBits.IndexOfNonFinite(copy));
         }
     }
 

@@ -35,6 +35,9 @@ public class PanelTests
             {
                 long at = n < full ? (long)n / 32 * 32 * K + k * 32 + n % 32 : (long)full * K + (long)k * (N - full) + (n - full);
                 Assert.Equal(single[n * K + k], packedSingle[at]);
+                // RowAndColumnOf (the load-time error's row and column) inverts IndexOf in both orders.
+                foreach (bool pairs in (bool[])[true, false])
+                    Assert.Equal((n, k), PanelLayout.RowAndColumnOf(PanelLayout.IndexOf(n, k, N, K, pairs), N, K, pairs));
             }
     }
 
@@ -154,8 +157,13 @@ public class PanelTests
             Assert.Equal(single[m], three[m]);
     }
 
+    /// <summary>
+    /// An input past <see cref="Linear.UnscaledLimit"/> switches to the scaled widening (x as it is, W times 2^112
+    /// in registers), still the twin's sums. W is finite, as the loader guarantees for panel matrices
+    /// (<c>NonFiniteTests</c> shows a file with an infinity or NaN in one is refused).
+    /// </summary>
     [Fact]
-    public void HugeInputsKeepTheScaledWideningAndNonFiniteWeightsSpoilTheirRows()
+    public void HugeInputsKeepTheScaledWidening()
     {
         const int T = 14, K = 300, N = 64;
         var random = new Random(11);
@@ -164,8 +172,8 @@ public class PanelTests
         for (int t = 0; t < T; t++)
             x[t * K + 17] = 1f + t;
         var w = KernelData.Halves(random, N * K, 0.5f);
-        w[2 * K + 100] = Half.NaN;
-        w[21 * K + 17] = Half.PositiveInfinity;
+        w[2 * K + 100] = Half.MaxValue;
+        w[21 * K + 17] = Half.Epsilon;
         var packed = new Half[N * K];
         PanelLayout.Pack(w, N, K, packed);
         foreach (var path in CpuFeatures.AllPaths)
@@ -176,14 +184,8 @@ public class PanelTests
                 var actual = new float[tokens * N];
                 Linear.PanelsScalar<Half>(x, tokens, K, packed, N, [], [], expected, Activation.None);
                 Run(path, pool, x, tokens, K, packed, N, [], [], actual, Activation.None);
-                for (int t = 0; t < tokens; t++)
-                {
-                    Assert.True(float.IsNaN(actual[t * N + 2]), $"{path}: y[{t},2] = {actual[t * N + 2]}");
-                    Assert.Equal(float.PositiveInfinity, actual[t * N + 21]);
-                }
-                var finite = Enumerable.Range(0, tokens * N).Where(i => float.IsFinite(expected[i])).ToArray();
-                Assert.Equal(tokens * (N - 2), finite.Length);
-                foreach (int i in finite)
+                Assert.All(expected, value => Assert.True(float.IsFinite(value)));
+                for (int i = 0; i < tokens * N; i++)
                     Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-3 * Math.Max(1, Math.Abs(expected[i])), $"{path}: y[{i}] = {actual[i]}, twin {expected[i]}");
             }
     }

@@ -29,6 +29,52 @@ public sealed class NonFiniteTests : IDisposable
         return path;
     }
 
+    /// <summary>The tiny model with one element (in file order) of an F16 tensor set to <paramref name="bits"/>.</summary>
+    private string WithHalfBits(string tensor, int element, ushort bits)
+    {
+        string path = Path.Combine(_dir, $"poisoned-half-{bits:X4}.gguf");
+        var bytes = File.ReadAllBytes(TestModels.TinyEnfrPath);
+        using (var file = GgufFile.Open(TestModels.TinyEnfrPath))
+        {
+            Assert.True(file.TryGetTensor(tensor, out var info));
+            Assert.Equal(GgufTensorType.F16, info.Type);
+            BitConverter.TryWriteBytes(bytes.AsSpan((int)(info.DataOffset + 2L * element), 2), bits);
+        }
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    /// <summary>
+    /// The panel kernels widen fp16 without the fix-up of infinity and NaN, so the loader refuses a panel matrix
+    /// holding one, naming the tensor and the value's row and column; it never loads and gives finite nonsense.
+    /// </summary>
+    [Theory]
+    [InlineData((ushort)0x7E00, "NaN")]
+    [InlineData((ushort)0x7C00, "an infinity")]
+    [InlineData((ushort)0xFC00, "an infinity")]
+    [InlineData((ushort)0xFD17, "NaN")]
+    public void LoadRefusesAnInfinityOrNaNInAnFp16PanelMatrixNamingWhere(ushort bits, string what)
+    {
+        const string tensor = "transformer.ffns.1.lin2.weight";
+        int element;
+        int rows, columns;
+        using (var file = GgufFile.Open(TestModels.TinyEnfrPath))
+        {
+            Assert.True(file.TryGetTensor(tensor, out var info));
+            (rows, columns) = ((int)info.Shape[0], (int)info.Shape[1]);
+            element = (int)(info.ElementCount * 2 / 3);
+        }
+        var (row, column) = XlmEdge.Kernels.PanelLayout.RowAndColumnOf(element, rows, columns, pairs: true);
+        string path = WithHalfBits(tensor, element, bits);
+        var e = Assert.Throws<ModelFileException>(() => XlmModel.Load(path));
+        Assert.Contains($"tensor '{tensor}' has {what} at row {row}, column {column}", e.Message);
+        Assert.Contains(path, e.Message);
+        Assert.Contains($"tensor '{tensor}' has {what}", CliRunner.AssertOneError(CliRunner.Run("", "fill-mask", "-m", path, "a <special1> b")));
+        // The largest finite fp16 value is a weight like any other.
+        using var model = XlmModel.Load(WithHalfBits(tensor, element, 0x7BFF));
+        Assert.Equal(5, model.FillMask("a <special1> b", "en").Masks[0].Candidates.Count);
+    }
+
     [Theory]
     [InlineData(float.NaN)]
     [InlineData(float.PositiveInfinity)]

@@ -5,9 +5,10 @@ namespace XlmEdge.WeightsTool.Commands;
 
 /// <summary>
 /// verify FILE: opens the file as loading does (the GGUF reader's structural checks, then the
-/// one model validation and the binding of every tensor, <see cref="ModelFile.Open"/>), then
-/// recomputes the content hash, which loading skips to stay O(metadata). So verify succeeds
-/// exactly on the files that load and whose bytes are as packed.
+/// one model validation and the binding of every tensor, <see cref="ModelFile.Open"/>, and the CPU
+/// backend's scan of the fp16 panel matrices for infinity and NaN, <see cref="XlmWeights.RequireFinitePanels"/>),
+/// then recomputes the content hash, which loading skips. So verify succeeds exactly on the files that
+/// load and whose bytes are as packed.
 /// </summary>
 internal static class VerifyCommand
 {
@@ -16,7 +17,9 @@ internal static class VerifyCommand
         using var file = GgufFile.Open(path);
         try
         {
-            ModelFile.Open(file);
+            var (_, _, weights) = ModelFile.Open(file);
+            using var pool = new XlmEdge.Kernels.WorkerPool(Environment.ProcessorCount);
+            weights.RequireFinitePanels(pool);
         }
         catch (ModelFileException e)
         {

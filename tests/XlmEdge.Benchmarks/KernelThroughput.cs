@@ -152,8 +152,8 @@ internal static class KernelThroughput
         for (int i = 0; i < panelW.Length; i++)
             panelW[i] = random.NextSingle();
         double panelBest = tokens == 12
-            ? BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref Unsafe.NullRef<float>()))
-            : BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false, widened: ref Unsafe.NullRef<float>()));
+            ? BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false))
+            : BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"panel kernel {PanelLayout.Rows} rows x {tokens} tokens ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * tokens * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
     }

@@ -15,10 +15,10 @@ internal static partial class Linear
     /// panel of 32 rows, read as one contiguous stream: <see cref="PanelKernels.Kernel"/> runs two vectors
     /// of rows against blocks of up to 12 tokens (6 below 512 bits), W along the lanes and tokens broadcast,
     /// so the sums land in y's own order (no transpose) and the epilogue adds bias and residual and applies
-    /// GELU on whole vectors. How fp16 panels are widened is <see cref="WidensOnce{TS, TVec}"/>'s and
-    /// <see cref="InRegisterTokens{TS, TVec}"/>'s choice. Rows past the last full panel are a plain scalar loop.
-    /// fp16 W must hold no infinity or NaN (the loader checks panel matrices with <see cref="HalfBits.IndexOfNonFinite"/>):
-    /// full panels are widened without the fix-up of exponent 31.
+    /// GELU on whole vectors. Every block of tokens widens fp16 W in registers again (<see cref="HalfPanel{TH}"/>).
+    /// Rows past the last full panel are a plain scalar loop. fp16 W must hold no infinity or NaN (the loader
+    /// checks panel matrices with <see cref="HalfBits.IndexOfNonFinite"/>): full panels are widened without
+    /// the fix-up of exponent 31.
     /// </remarks>
     internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
         ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
@@ -178,29 +178,6 @@ internal static partial class Linear
     internal static int PanelTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? 12 : 6;
 
     /// <summary>
-    /// Up to this many tokens every block of tokens widens fp16 panels in registers again. Past it the 512-bit path
-    /// widens once per slice inside the first block (<see cref="WidensOnce{TS, TVec}"/>) and the narrower paths
-    /// widen each K-slice in a pass of its own into an fp32 buffer that every block reads. Measured on the
-    /// narrower paths (one thread, six layers' worth of enfr-1024 Linears, interleaved A/B on Zen 5): with AVX2
-    /// (12 accumulators per widened k step instead of 24) re-widening wins only while there are at most two
-    /// blocks (8 tokens) and loses 35-65 % from 24 tokens on.
-    /// </summary>
-    internal static int InRegisterTokens<TS, TVec>() where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 ? PanelTokens<TS, TVec>() : 8;
-
-    /// <summary>
-    /// Whether fp16 panels are widened once per K-slice by the first block of tokens, which stores the fp32 rows
-    /// it widened in registers for the other blocks to read: on the 512-bit path past one block of tokens.
-    /// There it replaced both the in-register widening by every block up to 128 tokens (whose unpacking, seven
-    /// integer operations per vector, left a 4-token block at half the FMA rate even in L1) and, past 128,
-    /// the separate widening pass over each slice before the blocks (which waited on DRAM with the FMAs idle).
-    /// Encoder, interleaved A/B in one process, 2 threads, AMD EPYC Zen 5: 1.04x at T = 16 and 32, 1.08-1.10x
-    /// at 48-96, 1.15x at 128, 1.09x at 160 and 256, 1.01x at 512. With 256 bits it measured 0.99-1.02x
-    /// (T = 8-512), with 128 bits 0.88x at T = 16, so the narrower widths keep the two older ways. K-slices
-    /// of 128-512 instead of <see cref="Tiling{TS, TVec}.PanelSlice"/> were 2-6 % slower at T = 16-32.
-    /// </summary>
-    internal static bool WidensOnce<TS, TVec>(int T) where TS : struct, ISimd<TVec> where TVec : struct => TS.Count >= 16 && T > InRegisterTokens<TS, TVec>();
-
-    /// <summary>
     /// Whether the panel kernels prefetch x as well as W: when the packed x (every token panel, all of K) takes
     /// more than half of L2, each panel's pass over it comes from L3, and the hardware prefetcher, following W's
     /// stream too, falls behind. Encoder, interleaved A/B, 2 threads, AMD EPYC Zen 5 (1 MB L2): 1.00x at
@@ -215,16 +192,12 @@ internal static partial class Linear
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         int xWidth = 2 * TS.Count, paddedT = (T + xWidth - 1) / xWidth * xWidth;
-        int slice = Math.Min(K, Tiling<TS, TVec>.PanelSlice);
-        bool widenOnce = typeof(TW) == typeof(Half) && WidensOnce<TS, TVec>(T);
-        bool buffered = typeof(TW) == typeof(Half) && !widenOnce && T > InRegisterTokens<TS, TVec>();
-        int tile = paddedT * PanelLayout.Rows, buffer = buffered || widenOnce ? slice * PanelLayout.Rows : 0;
-        pool.EnsureScratch(checked(tile + buffer));
+        int slice = Math.Min(K, Tiling<TS, TVec>.PanelSlice), tile = checked(paddedT * PanelLayout.Rows);
+        pool.EnsureScratch(tile);
         return new PanelJob<TS, TVec, TW, TH>
         {
             Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Residual = residual, Y = y, Activation = activation,
-            T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Buffered = buffered, WidenOnce = widenOnce, Scratch = tile + buffer,
-            PrefetchX = PrefetchesX(paddedT, K),
+            T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Scratch = tile, PrefetchX = PrefetchesX(paddedT, K),
         };
     }
 
@@ -250,7 +223,7 @@ internal static partial class Linear
         public Span<float> Y;
         public Activation Activation;
         public int T, K, N, PaddedT, Slice, Scratch;
-        public bool Buffered, PrefetchX, WidenOnce;
+        public bool PrefetchX;
 
         public readonly void Execute(int index, int worker)
         {
@@ -272,45 +245,43 @@ internal static partial class Linear
             int lanes = TS.Count, xWidth = 2 * lanes, subPanels = Rows / xWidth, T = this.T;
             var scratch = Pool.Scratch(worker, Scratch);
             ref float tile = ref MemoryMarshal.GetReference(scratch);
-            ref float buffer = ref Unsafe.Add(ref tile, PaddedT * Rows);
             ref float packed = ref MemoryMarshal.GetReference(Packed);
             for (int k0 = 0; k0 < K; k0 += Slice)
             {
                 int kc = Math.Min(Slice, K - k0);
                 bool accumulate = k0 > 0;
-                if (Buffered)
-                {
-                    WidenPanel<TS, TVec, TH>(ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref panel, (nint)k0 * Rows)), kc, ref buffer);
-                    for (int q = 0; q < subPanels; q++)
-                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref buffer, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate, ref Unsafe.NullRef<float>());
-                }
-                else if (typeof(TW) == typeof(Half))
+                if (typeof(TW) == typeof(Half))
                 {
                     ref Half half = ref Unsafe.As<TW, Half>(ref Unsafe.Add(ref panel, (nint)k0 * Rows));
                     for (int q = 0; q < subPanels; q++)
-                        Blocks<Half, HalfPanel<TH>>(ref Unsafe.Add(ref half, HalfPanel<TH>.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate,
-                            ref WidenOnce ? ref Unsafe.Add(ref buffer, SinglePanel.Offset(q, lanes)) : ref Unsafe.NullRef<float>());
+                        Blocks<Half, HalfPanel<TH>>(ref Unsafe.Add(ref half, HalfPanel<TH>.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
                 }
                 else
                 {
                     ref float single = ref Unsafe.As<TW, float>(ref Unsafe.Add(ref panel, (nint)k0 * Rows));
                     for (int q = 0; q < subPanels; q++)
-                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref single, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate, ref Unsafe.NullRef<float>());
+                        Blocks<float, SinglePanel>(ref Unsafe.Add(ref single, SinglePanel.Offset(q, lanes)), ref packed, k0, kc, ref Unsafe.Add(ref tile, lanes * q), accumulate);
                 }
             }
             for (int t = 0; t < T; t++)
                 PanelEpilogue(ref Unsafe.Add(ref tile, t * Rows), t, n0);
         }
 
-        /// <summary>
-        /// Every block of tokens against one sub-panel's K-slice. With <paramref name="widened"/> (fp16 W, more
-        /// than one block) the first block also stores the W it widens there, and the others read that.
-        /// </summary>
-        private readonly void Blocks<TSource, TSrc>(ref TSource w, ref float packed, int k0, int kc, ref float tile, bool accumulate, ref float widened)
+        /// <summary>Every block of tokens against one sub-panel's K-slice; each block widens fp16 W in registers again.</summary>
+        /// <remarks>
+        /// Re-widening wins at every T and width. Two ways were tried
+        /// and dropped once the widening lost its infinity/NaN fix-up (five integer operations per k step at
+        /// 512 bits instead of eleven): on 512 bits, widening once per K-slice in the first block and storing the
+        /// fp32 rows for the others; on the narrower widths, widening each K-slice in a pass of its own into an
+        /// fp32 buffer past 8 tokens. Encoder at enfr-1024, interleaved A/B in one process, 2 threads, AMD EPYC
+        /// Zen 5, re-widening against them: 512 bits 1.10x at T = 13, 1.085x at 16, 1.02-1.05x at 20-48,
+        /// 1.005-1.014x at 64-256, 1.07x at 512; 256 bits 1.24x at T = 12, 1.17x at 16, 1.10x at 24-32, 1.05x
+        /// at 64, 1.03x at 512; 128 bits 1.08-1.12x at T = 12-16, 1.04x at 64.
+        /// </remarks>
+        private readonly void Blocks<TSource, TSrc>(ref TSource w, ref float packed, int k0, int kc, ref float tile, bool accumulate)
             where TSource : unmanaged where TSrc : struct, IPanelSource<TSource>
         {
             int xWidth = 2 * TS.Count, block = PanelTokens<TS, TVec>(), K = this.K;
-            bool reuse = !Unsafe.IsNullRef(ref widened);
             for (int p = 0; p * xWidth < T; p++)
             {
                 ref float xPanel = ref Unsafe.Add(ref packed, ((nint)p * K + k0) * xWidth);
@@ -320,34 +291,29 @@ internal static partial class Linear
                     int count = Math.Min(Math.Min(block, xWidth - j0), T - p * xWidth - j0);
                     ref float x = ref Unsafe.Add(ref xPanel, j0);
                     ref float t = ref Unsafe.Add(ref tile, (p * xWidth + j0) * PanelLayout.Rows);
-                    if (!reuse)
-                        Block<TSource, TSrc>(count, ref w, ref x, kc, ref t, accumulate, ref Unsafe.NullRef<float>());
-                    else if (p == 0 && j0 == 0)
-                        Block<TSource, TSrc>(count, ref w, ref x, kc, ref t, accumulate, ref widened);
-                    else
-                        Block<float, SinglePanel>(count, ref widened, ref x, kc, ref t, accumulate, ref Unsafe.NullRef<float>());
+                    Block<TSource, TSrc>(count, ref w, ref x, kc, ref t, accumulate);
                 }
             }
         }
 
         /// <summary>One block of <paramref name="count"/> tokens through the panel kernel of that many (or the next size up).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void Block<TSource, TSrc>(int count, ref TSource w, ref float x, int kc, ref float t, bool accumulate, ref float widened)
+        private readonly void Block<TSource, TSrc>(int count, ref TSource w, ref float x, int kc, ref float t, bool accumulate)
             where TSource : unmanaged where TSrc : struct, IPanelSource<TSource>
         {
             int xWidth = 2 * TS.Count, block = PanelTokens<TS, TVec>();
             if (count > 8 && block == 12)
-                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens12>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens12>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
             else if (count > 6 && block == 12)
-                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens8>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens8>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
             else if (count > 4)
-                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens6>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens6>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
             else if (count > 2)
-                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens4>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens4>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
             else if (count == 2)
-                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens2>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens2>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
             else
-                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens1>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX, ref widened);
+                PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens1>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
         }
 
         /// <summary>y[t, n0 .. n0+32) = tile row + bias (+ residual), then the activation.</summary>
@@ -386,27 +352,6 @@ internal static partial class Linear
                     int n = n0 + r;
                     Y[t * N + n] = Finish(sum, Bias, Residual.IsEmpty ? 0 : Residual[t * N + n], n, Activation);
                 }
-            }
-        }
-    }
-
-    /// <summary>fp16 panel k-rows -> fp32 k-rows with the rows in order (the pair order undone by where each half is stored).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void WidenPanel<TS, TVec, TH>(ref Half panel, int kc, ref float buffer)
-        where TS : struct, ISimd<TVec> where TVec : struct where TH : struct, IHalfWidening
-    {
-        const int Rows = PanelLayout.Rows;
-        int lanes = TS.Count;
-        for (int k = 0; k < kc; k++)
-        {
-            ref Half source = ref Unsafe.Add(ref panel, (nint)k * Rows);
-            ref float destination = ref Unsafe.Add(ref buffer, (nint)k * Rows);
-            Prefetch.Ahead(ref source);
-            for (int q = 0; q < Rows / (2 * lanes); q++)
-            {
-                HalfPanel<TH>.Load<TS, TVec>(ref Unsafe.Add(ref source, 2 * lanes * q), out TVec even, out TVec odd);
-                TS.Store(even, ref Unsafe.Add(ref destination, lanes * q));
-                TS.Store(odd, ref Unsafe.Add(ref destination, Rows / 2 + lanes * q));
             }
         }
     }

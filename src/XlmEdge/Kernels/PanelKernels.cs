@@ -39,7 +39,7 @@ internal readonly struct HalfPanel<TH> : IPanelSource<Half> where TH : struct, I
     }
 }
 
-/// <summary>fp32 panels (an f32 file, or fp16 panels widened once into a buffer), rows in order.</summary>
+/// <summary>fp32 panels (an f32 file), rows in order.</summary>
 internal readonly struct SinglePanel : IPanelSource<float>
 {
     public static int Offset(int q, int lanes) => lanes * q;
@@ -79,12 +79,10 @@ internal static class PanelKernels
     /// <paramref name="kc"/> k steps: <paramref name="w"/> at sub-panel q's first value (k-row stride 32),
     /// <paramref name="x"/> at the block's first token in a k-major panel of <paramref name="xStride"/>
     /// tokens, <paramref name="tile"/> at column lanes·q of token 0 (row stride 32). W is prefetched ahead when
-    /// it streams from memory, x when <paramref name="prefetchX"/> says it does. Unless <paramref name="widened"/>
-    /// is a null ref, each k step's two vectors of W, as widened, are also stored there in
-    /// <see cref="SinglePanel"/>'s order (k-row stride 32), for the other blocks of tokens to read.
+    /// it streams from memory, x when <paramref name="prefetchX"/> says it does.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void Kernel<TS, TVec, TW, TSrc, TB>(ref TW w, ref float x, nint xStride, int kc, ref float tile, bool accumulate, bool prefetchX, ref float widened)
+    internal static void Kernel<TS, TVec, TW, TSrc, TB>(ref TW w, ref float x, nint xStride, int kc, ref float tile, bool accumulate, bool prefetchX)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TSrc : struct, IPanelSource<TW> where TB : struct, ITokenBlock
     {
         TVec c00a = TS.Zero, c00b = TS.Zero, c01a = TS.Zero, c01b = TS.Zero, c02a = TS.Zero, c02b = TS.Zero;
@@ -109,8 +107,6 @@ internal static class PanelKernels
         TVec w0, w1, a;
         ref float xk = ref x;
         ref TW wk = ref w;
-        ref float wd = ref widened;
-        bool store = !Unsafe.IsNullRef(ref widened);
         for (int k = 0; k < kc; k++)
         {
             if (TSrc.Streams)
@@ -118,12 +114,6 @@ internal static class PanelKernels
             if (prefetchX)
                 Prefetch.Ahead(ref xk);
             TSrc.Load<TS, TVec>(ref wk, out w0, out w1);
-            if (store)
-            {
-                TS.Store(w0, ref wd);
-                TS.Store(w1, ref Unsafe.Add(ref wd, PanelLayout.Rows / 2));
-                wd = ref Unsafe.Add(ref wd, PanelLayout.Rows);
-            }
             { a = TS.Broadcast(Unsafe.Add(ref xk, 0)); c00a = TS.MultiplyAdd(w0, a, c00a); c00b = TS.MultiplyAdd(w1, a, c00b); }
             if (TB.Count > 1) { a = TS.Broadcast(Unsafe.Add(ref xk, 1)); c01a = TS.MultiplyAdd(w0, a, c01a); c01b = TS.MultiplyAdd(w1, a, c01b); }
             if (TB.Count > 2) { a = TS.Broadcast(Unsafe.Add(ref xk, 2)); c02a = TS.MultiplyAdd(w0, a, c02a); c02b = TS.MultiplyAdd(w1, a, c02b); }

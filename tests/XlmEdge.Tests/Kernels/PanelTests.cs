@@ -46,9 +46,8 @@ public class PanelTests
         var shapes = new (int T, int K, int N)[]
         {
             (1, 33, 32), (2, 7, 64), (3, 300, 40), (4, 64, 13), (5, 1, 32), (7, 130, 96), (8, 64, 64), (12, 300, 32),
-            // from 13 tokens the 512-bit path's first block stores the W it widens and the others read it
+            // several blocks of tokens, each widening W again, the last one short; several token panels
             (13, 33, 64), (16, 700, 40), (17, 64, 32), (25, 40, 64), (33, 300, 72), (40, 65, 32), (70, 33, 64),
-            // past the narrower widths' in-register limit: K-slices widened in a pass of their own into a buffer
             (140, 40, 64),
             // more K than a panel slice holds (slices of 256 to 4096): partial sums carried across slices
             (3, 4100, 32), (20, 4100, 32),

@@ -53,14 +53,26 @@ internal static class MachineProbe
         var sink = 0f;
         for (var pass = 0; pass < 6; pass++)
         {
+            // One dedicated thread per slice, each stamping its own start and end (as FmaPeak does):
+            // Parallel.For may run both slices on the calling thread when the pool's thread is late,
+            // and once measured 29.8 GB/s on 2 threads against 47.7 in the run before.
             var partial = new float[threads];
-            var start = Stopwatch.GetTimestamp();
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            var starts = new long[threads];
+            var ends = new long[threads];
+            using var ready = new Barrier(threads);
+            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
             {
                 var slice = data.Length / threads;
+                ready.SignalAndWait();
+                starts[t] = Stopwatch.GetTimestamp();
                 partial[t] = TensorPrimitives.Sum<float>(data.AsSpan(t * slice, slice));
-            });
-            best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                ends[t] = Stopwatch.GetTimestamp();
+            })).ToArray();
+            foreach (var w in workers)
+                w.Start();
+            foreach (var w in workers)
+                w.Join();
+            best = Math.Min(best, (double)(ends.Max() - starts.Min()) / Stopwatch.Frequency);
             sink += partial.Sum();
         }
         GC.KeepAlive(sink);

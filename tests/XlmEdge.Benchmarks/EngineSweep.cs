@@ -48,7 +48,7 @@ internal static class EngineSweep
     /// smallest case of each kind repeatedly until <see cref="JitWarmup"/> has passed, then every case
     /// round robin until each has run <see cref="TieringCalls"/> times or <see cref="CaseWarmupBudget"/> is
     /// spent (the cheap cases first). Without the last step the methods that only larger cases run (other
-    /// token blocks, the buffered panel widening) were still at tier 0 during their timed calls: an XlmEdge
+    /// token blocks) were still at tier 0 during their timed calls: an XlmEdge
     /// fill-mask at T = 32 took 29-41 ms in 14 of its first 50 calls (most with minor page faults, as the
     /// JIT installed new code) and 20-21 ms from about call 50 on; with DOTNET_TieredCompilation=0 every
     /// call took 19-21 ms from the first.

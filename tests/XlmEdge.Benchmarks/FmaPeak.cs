@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
@@ -53,24 +52,7 @@ internal static class FmaPeak
         double best = double.MaxValue;
         for (int round = 0; round < 5; round++)
         {
-            // Each worker stamps its own start and end: the calling thread, timing from the barrier, could be
-            // descheduled on a 2-core machine while its two workers ran, and once measured 619 GFLOP/s for
-            // two cores that peak at 2 x 222.
-            using var start = new Barrier(threads);
-            var starts = new long[threads];
-            var ends = new long[threads];
-            var workers = Enumerable.Range(0, threads).Select(i => new Thread(() =>
-            {
-                start.SignalAndWait();
-                starts[i] = Stopwatch.GetTimestamp();
-                loop(Iterations);
-                ends[i] = Stopwatch.GetTimestamp();
-            })).ToArray();
-            foreach (var t in workers)
-                t.Start();
-            foreach (var t in workers)
-                t.Join();
-            best = Math.Min(best, (double)(ends.Max() - starts.Min()) / Stopwatch.Frequency);
+            best = Math.Min(best, ThreadTimer.Seconds(threads, _ => loop(Iterations)));
         }
         return threads * 2.0 * Chains * lanes * Iterations / best / 1e9;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
@@ -53,25 +52,9 @@ internal static class MachineProbe
         var sink = 0f;
         for (var pass = 0; pass < 6; pass++)
         {
-            // One dedicated thread per slice, each stamping its own start and end (as FmaPeak does):
-            // Parallel.For may run both slices on the calling thread when the pool's thread is late.
             var partial = new float[threads];
-            var starts = new long[threads];
-            var ends = new long[threads];
-            using var ready = new Barrier(threads);
-            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
-            {
-                var slice = data.Length / threads;
-                ready.SignalAndWait();
-                starts[t] = Stopwatch.GetTimestamp();
-                partial[t] = TensorPrimitives.Sum<float>(data.AsSpan(t * slice, slice));
-                ends[t] = Stopwatch.GetTimestamp();
-            })).ToArray();
-            foreach (var w in workers)
-                w.Start();
-            foreach (var w in workers)
-                w.Join();
-            best = Math.Min(best, (double)(ends.Max() - starts.Min()) / Stopwatch.Frequency);
+            var slice = data.Length / threads;
+            best = Math.Min(best, ThreadTimer.Seconds(threads, t => partial[t] = TensorPrimitives.Sum<float>(data.AsSpan(t * slice, slice))));
             sink += partial.Sum();
         }
         GC.KeepAlive(sink);

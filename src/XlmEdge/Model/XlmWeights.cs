@@ -150,6 +150,13 @@ internal sealed class XlmBlock
     public required WeightMatrix FeedForward1, FeedForward2;
     public required WeightVector FeedForward1Bias, FeedForward2Bias;
     public required WeightVector Norm2Weight, Norm2Bias;
+
+    /// <summary>The block's six Linear weights with their declarations, in the order the forward pass runs them.</summary>
+    public (TensorSpec Spec, WeightMatrix Matrix)[] Linears =>
+    [
+        (XlmTensors.Query, Query), (XlmTensors.Key, Key), (XlmTensors.Value, Value), (XlmTensors.Output, Output),
+        (XlmTensors.FeedForward1, FeedForward1), (XlmTensors.FeedForward2, FeedForward2),
+    ];
 }
 
 /// <summary>
@@ -217,7 +224,7 @@ internal sealed class XlmWeights
     {
         half = Blocks.Length > 0 && Blocks[0].Query.IsHalf;
         foreach (var b in Blocks)
-            foreach (var m in (ReadOnlySpan<WeightMatrix>)[b.Query, b.Key, b.Value, b.Output, b.FeedForward1, b.FeedForward2])
+            foreach (var (_, m) in b.Linears)
                 if (!m.IsPanels || m.IsHalf != half)
                     return false;
         return Blocks.Length > 0;
@@ -240,9 +247,7 @@ internal sealed class XlmWeights
         var matrices = new List<WeightMatrix>();
         for (int i = 0; i < Blocks.Length; i++)
         {
-            var b = Blocks[i];
-            foreach (var (spec, m) in (ReadOnlySpan<(TensorSpec, WeightMatrix)>)[(XlmTensors.Query, b.Query), (XlmTensors.Key, b.Key),
-                         (XlmTensors.Value, b.Value), (XlmTensors.Output, b.Output), (XlmTensors.FeedForward1, b.FeedForward1), (XlmTensors.FeedForward2, b.FeedForward2)])
+            foreach (var (spec, m) in Blocks[i].Linears)
             {
                 if (m.IsPanels && m.IsHalf)
                 {

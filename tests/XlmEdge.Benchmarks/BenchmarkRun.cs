@@ -48,20 +48,22 @@ internal sealed class BenchmarkRun
 
         var failures = new List<string>();
         var results = new Dictionary<string, EngineResult>();
-        foreach (var engine in engines)
+        if (engines.Contains("pytorch"))
         {
-            _log.WriteLine($"{engine}:");
-            var prefix = Path.Combine(_outDir, engine);
-            var run = engine == "pytorch"
-                ? ChildProcess.Run(_python, [TorchScript, "sweep", "--ckpt", checkpoint, "--cases", casesPath, "--threads", Inv(_threads), "--out", prefix], TorchEnvironment)
-                : RunSelf(["engine", engine, "--model", ModelFor(engine), "--checkpoint", checkpoint, "--cases", casesPath, "--threads", Inv(_threads), "--out", prefix]);
-            if (run.ExitCode != 0)
-            {
-                failures.Add($"{engine} sweep exited with {run.ExitCode}");
-                continue;
-            }
-            results[engine] = EngineResult.Read(prefix, cases, geometry);
+            // PyTorch sweeps on its own (torch_bench.py), before the others take turns.
+            _log.WriteLine("pytorch:");
+            var prefix = Path.Combine(_outDir, "pytorch");
+            var run = ChildProcess.Run(_python, [TorchScript, "sweep", "--ckpt", checkpoint, "--cases", casesPath, "--threads", Inv(_threads), "--out", prefix], TorchEnvironment);
+            if (run.ExitCode == 0)
+                results["pytorch"] = EngineResult.Read(prefix, cases, geometry);
+            else
+                failures.Add($"pytorch sweep exited with {run.ExitCode}");
         }
+        var sweepEngines = engines.Where(e => e != "pytorch").Select(e => new SweepEngine(e, e, ModelFor(e))).ToList();
+        _log.WriteLine($"{string.Join(", ", sweepEngines.Select(e => e.Label))}, taking turns case by case:");
+        var sweep = InterleavedSweep.Run(sweepEngines, checkpoint, casesPath, cases, geometry, _threads, _outDir, probeFma: engines.Contains("xlmedge"), _log, failures);
+        foreach (var (engine, result) in sweep.Engines)
+            results[engine] = result;
 
         var agreements = results.Values.Where(r => r.Engine is "xlmedge" or "pytorch")
             .Select(r => Correctness.Compare(r, results.GetValueOrDefault("ort"), results.GetValueOrDefault("ort-encoder"), cases)).ToList();
@@ -94,6 +96,7 @@ internal sealed class BenchmarkRun
             OrtVersion = OrtEnv.Instance().GetVersionString(),
             Torch = torch,
             Fma = FmaPeak.Measure(_threads),
+            FmaNextToCases = sweep.FmaGflops,
             XlmEdgePath = CpuFeatures.Selected,
             BandwidthSingleGBps = MachineProbe.ReadBandwidthGBps(1),
             BandwidthAllGBps = MachineProbe.ReadBandwidthGBps(_threads),

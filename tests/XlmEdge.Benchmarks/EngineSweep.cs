@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace XlmEdge.Benchmarks;
 
@@ -41,6 +42,67 @@ internal static class EngineSweep
             log.WriteLine($"  {engine.Name,-12} {c.Name,-24} median {Stats.Median(times),9:F2} ms  p90 {Stats.P90(times),9:F2} ms  (n={times.Length})");
         }
         return new EngineResult(engine.Name, "", threads, loadMs, ProcessMemory.PeakResidentKb(), results);
+    }
+
+    /// <summary>
+    /// The child side of <see cref="InterleavedSweep"/>: warm up as <see cref="Run"/> does, answer
+    /// <c>ready I,J,..</c> (the indices of the cases this engine supports), then obey one command per line:
+    /// <c>run I W N</c> (prepare case I if it is not the current one, W untimed calls, N timed ones; answer the
+    /// N times in ms), <c>collect</c> (keep what the last call produced; answer <c>ok</c>) and <c>exit</c>.
+    /// Returns the timings of every case in case order.
+    /// </summary>
+    public static EngineResult Serve(IBenchEngine engine, int threads, double loadMs, IReadOnlyList<BenchCase> cases, bool warmJit, TextReader input, TextWriter output)
+    {
+        var supported = Enumerable.Range(0, cases.Count).Where(i => engine.Supports(cases[i].Kind)).ToList();
+        if (warmJit)
+            WarmUp(engine, supported.Select(i => cases[i]).ToList());
+        Answer(output, "ready " + string.Join(",", supported));
+
+        var times = supported.ToDictionary(i => i, _ => new List<double>());
+        var outputs = new Dictionary<int, CaseOutput>();
+        int current = -1;
+        string? line;
+        while ((line = input.ReadLine()) is not null && line != "exit")
+        {
+            var parts = line.Split(' ');
+            if (parts is ["run", var index, var warmup, var count])
+            {
+                int i = int.Parse(index, CultureInfo.InvariantCulture);
+                if (i != current)
+                {
+                    engine.Prepare(cases[i]);
+                    current = i;
+                }
+                for (int w = int.Parse(warmup, CultureInfo.InvariantCulture); w > 0; w--)
+                    engine.Run();
+                var chunk = new double[int.Parse(count, CultureInfo.InvariantCulture)];
+                for (int k = 0; k < chunk.Length; k++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    engine.Run();
+                    chunk[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                }
+                times[i].AddRange(chunk);
+                Answer(output, string.Join(" ", chunk.Select(t => t.ToString("R", CultureInfo.InvariantCulture))));
+            }
+            else if (parts is ["collect"] && current >= 0)
+            {
+                outputs[current] = engine.Collect();
+                Answer(output, "ok");
+            }
+            else
+            {
+                throw new UsageException($"engine serve: unknown command '{line}'");
+            }
+        }
+        var results = supported.Where(outputs.ContainsKey).Select(i => new CaseResult(cases[i].Name, [.. times[i]], outputs[i])).ToList();
+        return new EngineResult(engine.Name, "", threads, loadMs, ProcessMemory.PeakResidentKb(), results);
+
+        static void Answer(TextWriter output, string text)
+        {
+            output.WriteLine(text);
+            output.Flush();
+        }
     }
 
     /// <summary>

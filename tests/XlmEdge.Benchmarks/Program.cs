@@ -8,12 +8,12 @@ namespace XlmEdge.Benchmarks;
 ///   run (default)  the full comparison (run-benchmarks.sh passes every path)
 ///   artefacts      only the per-call timings of the artefacts users run (the run's --gguf, --xlmedge-cli, ... options)
 ///   --smoke        tiny fixture model, XlmEdge against ONNX Runtime, one iteration; exit 1 on any failure
-///   engine NAME    child: one engine's sweep over a cases file
+///   engine NAME    child: one engine's sweep over a cases file (--serve: driven over stdin by the run, interleaved with the others)
 ///   ort-cold       child: create an ORT session and run once (cold-start measurement)
 ///   tokenizer MODEL.gguf   tokenizer throughput (tokens/s, MB/s) on English and French text, one thread
 ///   accuracy Q8.gguf REF.gguf   q8 mask predictions against the fp16 packing (top-1, top-5, logit error, KL)
 ///   q8             fill-mask latency of XlmEdge q8 and fp16 against ONNX Runtime fp32 and int8 (--checkpoint, --q8,
-///                  --gguf, --onnx, --onnx-int8 [--threads N --rounds 2 --iterations S --out DIR]): q8.md
+///                  --gguf, --onnx, --onnx-int8 [--threads N --iterations S --out DIR]): q8.md
 ///   int8-kernels   the q8 Linear at the enfr-1024 shapes on every int8 path, interleaved (--threads N, --tokens 8,16,128,512)
 ///   kernels        Linear throughput at the enfr-1024 shapes, fp16 and fp32 weights (--threads N, --tokens 8,16,128)
 ///   forward-ab     child: generated against generic forward, interleaved in one process (--model, --tokens, --out)
@@ -109,7 +109,10 @@ internal static class Program
         return 0;
     }
 
-    /// <summary>Child process: load one engine, sweep its cases, write PREFIX.json/.rows.bin/.hidden.bin.</summary>
+    /// <summary>
+    /// Child process: load one engine, sweep its cases (or, with --serve, time them as <see cref="InterleavedSweep"/>
+    /// asks on stdin), write PREFIX.json/.rows.bin/.hidden.bin.
+    /// </summary>
     private static int RunEngine(BenchOptions options)
     {
         var name = options.Positional.FirstOrDefault() ?? throw new UsageException("engine needs a name (xlmedge, ort, ort-encoder)");
@@ -132,7 +135,9 @@ internal static class Program
             _ => throw new UsageException($"unknown engine '{name}'"),
         };
         var loadMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        var result = EngineSweep.Run(engine, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
+        var result = options.Flag("serve")
+            ? EngineSweep.Serve(engine, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.In, Console.Out)
+            : EngineSweep.Run(engine, threads, loadMs, cases, warmJit: !options.Flag("no-jit-warmup"), Console.Error);
         var runtime = engine is XlmEdgeEngine xlmedge
             ? $"{xlmedge.Describe()}; kernels that ran: {string.Join(", ", kernels.Names)}"
             : $"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}";

@@ -7,26 +7,23 @@ namespace XlmEdge.Benchmarks;
 /// <summary>
 /// <c>q8</c>: the int8 comparison of issue 12. Four engines on the fill-mask cases (batch 1, T = 8 .. 512):
 /// XlmEdge on the q8 and on the fp16 packing, ONNX Runtime on the fp32 export and on the dynamically
-/// int8-quantized export (export_onnx.py --weights int8). Each engine sweeps in its own child process, as
-/// in the full run; the four sweeps are repeated <c>--rounds</c> times in rotating order and each case's
-/// samples are pooled over the rounds, so that load drifting on a shared machine falls on every engine.
+/// int8-quantized export (export_onnx.py --weights int8). Each engine runs in its own child process and
+/// the four take turns within each case (<see cref="InterleavedSweep"/>), so that load drifting on a shared
+/// machine falls on every engine.
 /// The outputs are checked against ONNX Runtime fp32 and printed beside the timings: the fp16 packing must
 /// agree within <see cref="Correctness.Tolerance"/> on the same top-1 ids, the two int8 engines within
 /// <see cref="Correctness.Int8Tolerance"/> (int8 is not expected to agree exactly); exit 1 otherwise. Writes q8.md in --out.
 /// </summary>
 internal static class Q8Bench
 {
-    private sealed record Engine(string Label, string Kind, string Model);
-
     public static int Run(BenchOptions options, TextWriter log)
     {
         var checkpoint = options.Require("checkpoint");
         var geometry = ModelGeometry.FromCheckpoint(checkpoint);
         var threads = options.Int("threads", Environment.ProcessorCount);
-        var rounds = options.Int("rounds", 2);
         var outDir = Path.GetFullPath(options.Get("out") ?? "bench-out");
         Directory.CreateDirectory(outDir);
-        Engine[] engines =
+        SweepEngine[] engines =
         [
             new("XlmEdge q8", "xlmedge", options.Require("q8")),
             new("XlmEdge fp16", "xlmedge", options.Require("gguf")),
@@ -36,41 +33,25 @@ internal static class Q8Bench
         var machine = MachineProbe.Describe();
         var loadBefore = machine.LoadAverage;
         var started = DateTime.UtcNow;
-        log.WriteLine($"q8 comparison: {machine.CpuModel}, {machine.Cores} cores, load average {loadBefore}; {threads} threads per engine, {rounds} rounds");
+        log.WriteLine($"q8 comparison: {machine.CpuModel}, {machine.Cores} cores, load average {loadBefore}; {threads} threads per engine, taking turns case by case");
 
         var cases = BenchCase.Standard(geometry.VocabSize, options.Int("seed", 1), options.Double("iterations", 1.0))
             .Where(c => c.Kind == CaseKind.FillMask && c.Batch == 1).ToList();
         var casesPath = Path.Combine(outDir, "q8-cases.json");
         BenchCase.WriteJson(cases, casesPath);
 
-        var samples = engines.ToDictionary(e => e.Label, _ => cases.ToDictionary(c => c.Name, _ => new List<double>()));
-        var last = new Dictionary<string, EngineResult>();
-        var peakRss = engines.ToDictionary(e => e.Label, _ => 0L);
-        for (var round = 0; round < rounds; round++)
+        var failures = new List<string>();
+        var last = InterleavedSweep.Run(engines, checkpoint, casesPath, cases, geometry, threads, outDir, probeFma: false, log, failures).Engines;
+        if (failures.Count > 0 || last.Count < engines.Length)
         {
-            for (var k = 0; k < engines.Length; k++)
-            {
-                var e = engines[(k + round) % engines.Length];
-                log.WriteLine($"round {round + 1}, {e.Label}:");
-                var prefix = Path.Combine(outDir, "q8-" + e.Label.Replace(' ', '-'));
-                var run = BenchmarkRun.RunSelf(["engine", e.Kind, "--model", e.Model, "--checkpoint", checkpoint, "--cases", casesPath,
-                    "--threads", Inv(threads), "--out", prefix]);
-                if (run.ExitCode != 0)
-                {
-                    log.WriteLine($"FAILED: {e.Label} sweep exited with {run.ExitCode}");
-                    return 1;
-                }
-                var result = EngineResult.Read(prefix, cases, geometry);
-                foreach (var c in result.Cases)
-                    samples[e.Label][c.Name].AddRange(c.TimesMs);
-                peakRss[e.Label] = Math.Max(peakRss[e.Label], result.PeakRssKb);
-                last[e.Label] = result;
-            }
+            foreach (var f in failures)
+                log.WriteLine("FAILED: " + f);
+            return 1;
         }
 
         var reference = last["ORT fp32"];
         var checks = engines.Where(e => e.Label != "ORT fp32").ToDictionary(e => e.Label, e => Correctness.Compare(last[e.Label], reference, null, cases));
-        var md = Markdown(engines, cases, samples, peakRss, checks, machine, loadBefore, started, threads, rounds, last["XlmEdge q8"].Runtime);
+        var md = Markdown(engines, cases, last, checks, machine, loadBefore, started, threads, last["XlmEdge q8"].Runtime);
         File.WriteAllText(Path.Combine(outDir, "q8.md"), md);
         Console.Out.Write(md);
         log.WriteLine($"wrote {outDir}/q8.md");
@@ -87,12 +68,12 @@ internal static class Q8Bench
         return failed ? 1 : 0;
     }
 
-    private static string Markdown(Engine[] engines, List<BenchCase> cases, Dictionary<string, Dictionary<string, List<double>>> samples,
-        Dictionary<string, long> peakRss, Dictionary<string, Agreement> checks, MachineInfo machine, string loadBefore, DateTime started, int threads, int rounds, string runtime)
+    private static string Markdown(SweepEngine[] engines, List<BenchCase> cases, IReadOnlyDictionary<string, EngineResult> results,
+        Dictionary<string, Agreement> checks, MachineInfo machine, string loadBefore, DateTime started, int threads, string runtime)
     {
-        double Median(string label, BenchCase c) => Stats.Median(samples[label][c.Name]);
+        double Median(string label, BenchCase c) => Stats.Median(results[label].Find(c.Name)!.TimesMs);
         var sb = new StringBuilder();
-        sb.AppendLine(Inv($"Fill-mask latency in ms (median over {rounds} rounds of each engine's timed calls), {threads} threads for every engine. Ratio = peer / XlmEdge q8 (above 1: q8 is faster)."));
+        sb.AppendLine(Inv($"Fill-mask latency in ms (median of each engine's timed calls; the four take turns within each case, up to {InterleavedSweep.MaxRounds} rounds), {threads} threads for every engine. Ratio = peer / XlmEdge q8 (above 1: q8 is faster)."));
         sb.AppendLine();
         sb.AppendLine("| T | XlmEdge q8 | XlmEdge fp16 | ORT fp32 | ORT int8 | ORT fp32 / q8 | ORT int8 / q8 | fp16 / q8 |");
         sb.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -107,7 +88,7 @@ internal static class Q8Bench
         foreach (var e in engines)
         {
             var check = checks.GetValueOrDefault(e.Label);
-            sb.AppendLine(Inv($"| {e.Label} (`{Path.GetFileName(e.Model)}`) | {new FileInfo(e.Model).Length / 1e6:F1} | {peakRss[e.Label] / 1024} | {(check is null ? "reference" : $"{check.Top1Agreeing}/{check.Top1Compared}")} | {(check is null ? "-" : check.MaxLogitDiff.ToString("G2", CultureInfo.InvariantCulture))} |"));
+            sb.AppendLine(Inv($"| {e.Label} (`{Path.GetFileName(e.Model)}`) | {new FileInfo(e.Model).Length / 1e6:F1} | {results[e.Label].PeakRssKb / 1024} | {(check is null ? "reference" : $"{check.Top1Agreeing}/{check.Top1Compared}")} | {(check is null ? "-" : check.MaxLogitDiff.ToString("G2", CultureInfo.InvariantCulture))} |"));
         }
         var t16 = cases.Single(c => c.Tokens == 16);
         var speedup16 = Median("ORT fp32", t16) / Median("XlmEdge q8", t16);

@@ -88,7 +88,7 @@ say "packing enfr-1024.gguf and tiny-enfr.gguf"
 "$bin/xlmedge-weights" pack "$ckpt" --dtype q8 -o "$work/enfr-1024-q8.gguf" >/dev/null
 
 # The int8 section: fill-mask at T = 8 .. 512, XlmEdge q8 and fp16 against ONNX Runtime fp32 and int8,
-# each engine in its own child process, two rounds in rotating order (a few minutes).
+# each engine in its own child process, the four taking turns within each case (a few minutes).
 q8_section() {
     say "q8 against ONNX Runtime fp32 and int8 (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
     "$bin/XlmEdge.Benchmarks" q8 --checkpoint "$ckpt" --q8 "$work/enfr-1024-q8.gguf" --gguf "$work/enfr-1024.gguf" \

@@ -144,18 +144,35 @@ internal static class KernelThroughput
         double best = BestOfRounds(Calls, () => MicroKernels.Kernel<TS, TVec>(ref w[0], Kc, rows, ref panel[0], Kc, ref yt[0], width, accumulate: false));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"row-major micro-kernel {rows}x2 (attention, row-major matrices; {CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
-        // The encoder's Linears run the panel kernel (32 rows of W along the lanes, tokens broadcast): its
-        // fp32 form alone, W as the buffered widening leaves it.
+        // The encoder's Linears run the panel kernel (32 rows of W along the lanes, tokens broadcast) on fp16
+        // panels, widened in registers at every k step; the fp32 form beside it shows what the widening costs.
+        // Blocks of the full width and of 4 tokens: a T = 16 call runs one of each on AVX-512.
         int tokens = Linear.PanelTokens<TS, TVec>();
         var panelW = new float[Kc * PanelLayout.Rows];
+        var panelHalf = new Half[Kc * PanelLayout.Rows];
         var tile = new float[tokens * PanelLayout.Rows];
         for (int i = 0; i < panelW.Length; i++)
+        {
             panelW[i] = random.NextSingle();
-        double panelBest = tokens == 12
-            ? BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false))
-            : BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"panel kernel {PanelLayout.Rows} rows x {tokens} tokens ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * tokens * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+            panelHalf[i] = (Half)random.NextSingle();
+        }
+        foreach (bool half in new[] { false, true })
+        {
+            foreach (int count in new[] { tokens, 4 })
+            {
+                double panelBest = (half, count) switch
+                {
+                    (false, 12) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens12>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
+                    (false, 6) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens6>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
+                    (false, _) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, float, SinglePanel, Tokens4>(ref panelW[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
+                    (true, 12) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, Half, HalfPanel<UnscaledHalves>, Tokens12>(ref panelHalf[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
+                    (true, 6) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, Half, HalfPanel<UnscaledHalves>, Tokens6>(ref panelHalf[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
+                    (true, _) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, Half, HalfPanel<UnscaledHalves>, Tokens4>(ref panelHalf[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
+                };
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"panel kernel {PanelLayout.Rows} rows x {count} tokens, {(half ? "fp16 widened in registers" : "fp32")} ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * count * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+            }
+        }
     }
 
     /// <summary>The fastest of 15 rounds of <paramref name="calls"/> calls, in seconds.</summary>

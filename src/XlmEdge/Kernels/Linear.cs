@@ -626,8 +626,8 @@ internal static partial class Linear
                 bool accumulate = k0 > 0;
                 if (k0 + kSlice < K)
                     Prefetch.Rows(ref w0, count, K, k0 + kSlice, Math.Min(kSlice, K - k0 - kSlice));
-                else if (n0 + Pool.Threads * RowsPerItem < N)
-                    Prefetch.Rows(ref Unsafe.Add(ref w0, (nint)Pool.Threads * RowsPerItem * K), Math.Min(count, N - n0 - Pool.Threads * RowsPerItem), K, 0, kSlice);
+                else if (n0 + RowsPerItem < N) // the next item of this worker's range (WorkerPool claims it in order)
+                    Prefetch.Rows(ref Unsafe.Add(ref w0, (nint)RowsPerItem * K), Math.Min(count, N - n0 - RowsPerItem), K, 0, kSlice);
                 // The item's whole W slice first (fp16: widened, RowsPerItem x KSlice floats), then panel by
                 // panel every group of rows against it: the token panel (16 KB at AVX2) stays in L1 for
                 // all the groups, and the kernel streams the smaller operand, 6 or 12 broadcasts per k step,

@@ -95,6 +95,80 @@ public class WorkerPoolTests
         Assert.Null(failure);
     }
 
+    /// <summary>Records, per worker, the items it ran in the order it ran them; a background worker waits on a gate at one item.</summary>
+    private struct OrderJob : IParallelJob
+    {
+        public List<int>[] Order;
+        public int StallItem;
+        public ManualResetEventSlim? Stall;
+
+        public readonly void Execute(int index, int worker)
+        {
+            if (index == StallItem && worker != 0)
+                Stall?.Wait(TimeSpan.FromSeconds(5));
+            else
+                Thread.SpinWait(200); // long enough for the threads to overlap
+            lock (Order[worker])
+                Order[worker].Add(index);
+        }
+    }
+
+    /// <summary>
+    /// Each thread runs its own contiguous range of the call's items in ascending order (so a panel Linear's
+    /// worker reads consecutive panels, one stream of weights) and then what it takes over from the others,
+    /// from the back of their ranges, in descending order.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 1000)]
+    [InlineData(3, 257)]
+    [InlineData(4, 3)]
+    public void EachThreadRunsItsRangeInOrderThenTakesOverFromTheBack(int threads, int count)
+    {
+        using var pool = new WorkerPool(threads);
+        for (int round = 0; round < 10; round++)
+        {
+            var job = new OrderJob { Order = Enumerable.Range(0, threads).Select(_ => new List<int>()).ToArray(), StallItem = -1 };
+            pool.For(count, ref job);
+            Assert.Equal(Enumerable.Range(0, count), job.Order.SelectMany(o => o).Order());
+            for (int w = 0; w < threads; w++)
+            {
+                int start = count * w / threads, end = count * (w + 1) / threads;
+                var own = job.Order[w].TakeWhile(i => i >= start && i < end).ToList();
+                var taken = job.Order[w].Skip(own.Count).ToList();
+                Assert.Equal(Enumerable.Range(start, own.Count), own);
+                Assert.All(taken, i => Assert.False(i >= start && i < end, $"worker {w} ran item {i} of its own range after taking over others'"));
+                var fromOneRange = taken.GroupBy(i => Enumerable.Range(0, threads).Single(v => i >= count * v / threads && i < count * (v + 1) / threads));
+                Assert.All(fromOneRange, g => Assert.Equal(g.OrderDescending(), g));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A worker that stalls on an item (descheduled, in a shared machine) holds up only that item: the caller
+    /// takes over the rest of the worker's range, so the call ends once the stalled item does.
+    /// </summary>
+    [Fact]
+    public void AStalledWorkersRangeIsTakenOverByTheCaller()
+    {
+        using var pool = new WorkerPool(2);
+        using var gate = new ManualResetEventSlim(false);
+        const int Count = 200;
+        // Item 100 opens worker 1's range; if the worker claims it, it waits on the gate.
+        var job = new OrderJob { Order = [[], []], StallItem = Count / 2, Stall = gate };
+        var release = new Thread(() =>
+        {
+            Thread.Sleep(500);
+            gate.Set();
+        });
+        release.Start();
+        pool.For(Count, ref job);
+        release.Join();
+        Assert.Equal(Enumerable.Range(0, Count), job.Order.SelectMany(o => o).Order());
+        // The caller ran everything but what the worker claimed: at most the stalled item, plus one item the
+        // worker may have finished before the caller had its own range done.
+        Assert.True(job.Order[0].Count >= Count - 2, $"the caller ran {job.Order[0].Count} of {Count} items; the worker {string.Join(",", job.Order[1])}");
+    }
+
     [Fact]
     public void ExceptionInAnItemReachesTheCaller()
     {

@@ -51,7 +51,7 @@ internal sealed unsafe class WorkerPool : IDisposable
     /// </summary>
     private const int LineFloats = 16;
 
-    /// <summary>Bits of the state word for the next item and for the item count (the generation has the rest).</summary>
+    /// <summary>Bits of a range word for its next item and for its end (the generation has the rest, as in the state word).</summary>
     private const int IndexBits = 20;
 
     /// <summary>Most items one call takes (2^20 - 1; kernels issue at most a few thousand).</summary>

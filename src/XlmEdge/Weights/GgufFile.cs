@@ -422,18 +422,25 @@ internal sealed unsafe class GgufFile : IDisposable
         public long Position { get; private set; }
         public readonly long Remaining => length - Position;
 
-        public ReadOnlySpan<byte> Bytes(long count, string what)
+        /// <summary>
+        /// The next <paramref name="count"/> bytes. <paramref name="prefix"/> + <paramref name="what"/> names them
+        /// in the error, and the two are joined only then: enfr-1024's vocabulary has 64,139 string lengths, and
+        /// building "length of tokenizer.ggml.tokens" for each made 5.4 MB of garbage strings at every load.
+        /// Without them the Native AOT console's fill-mask from process start took a median 218 ms instead of
+        /// 232 ms (12 runs of each build alternating, AMD EPYC Zen 5, 2026-12-01).
+        /// </summary>
+        public ReadOnlySpan<byte> Bytes(long count, string what, string prefix = "")
         {
             if (count < 0 || count > Remaining)
-                throw Error($"file ends at byte {length} while reading {what} ({count} bytes needed at offset {Position})");
+                throw Error($"file ends at byte {length} while reading {prefix}{what} ({count} bytes needed at offset {Position})");
             var span = new ReadOnlySpan<byte>(data + Position, (int)count);
             Position += count;
             return span;
         }
 
-        public ulong Fixed(int size, string what)
+        public ulong Fixed(int size, string what, string prefix = "")
         {
-            var b = Bytes(size, what);
+            var b = Bytes(size, what, prefix);
             return size switch
             {
                 2 => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(b),
@@ -458,7 +465,7 @@ internal sealed unsafe class GgufFile : IDisposable
 
         public string String(string what)
         {
-            ulong n = U64($"length of {what}");
+            ulong n = Fixed(8, what, "length of ");
             if (n > (ulong)Remaining || n > int.MaxValue)
                 throw Error($"{what}: string length {n} runs past the end of the file");
             var bytes = Bytes((long)n, what);

@@ -120,6 +120,21 @@ public class GgufInputTests
         AssertRefused(tmp, bytes);
     }
 
+    [Fact]
+    public void AFileCutInsideAStringLengthNamesThatLength()
+    {
+        using var tmp = new TempDir();
+        var bytes = PackMini(tmp);
+        // No tensors and a vocabulary of two strings, so that the cut file passes the plausibility checks of
+        // the counts and the parser reaches the second string's length with 5 of its 8 bytes left.
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), 0);
+        int at = After(bytes, GgufFormat.KeyTokens);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 8), 2);
+        int first = at + 16;
+        int firstLength = checked((int)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(first)));
+        AssertRefused(tmp, bytes[..(first + 8 + firstLength + 5)], $"while reading length of {GgufFormat.KeyTokens} (8 bytes needed");
+    }
+
     [Theory]
     [InlineData(1UL << 60)]
     [InlineData(1UL << 32)]

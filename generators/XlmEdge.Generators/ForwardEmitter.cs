@@ -46,8 +46,8 @@ internal static class ForwardEmitter
             /// <summary>
             /// The encoder blocks of <c>{{Xml(p.Name)}}</c> written out: one method per block, every shape a constant
             /// (d {{g.EmbeddingDimension}}, {{g.Heads}} heads of {{g.HeadDimension}}, FFN {{g.FeedForwardDimension}}, {{g.Layers}} layers), the panel kernels called
-            /// directly on width <typeparamref name="TS"/> with weights of <typeparamref name="TW"/>, and the residuals
-            /// added in the Linears' epilogues.
+            /// directly on width <typeparamref name="TS"/> with weights of <typeparamref name="TW"/>, bias and GELU in the
+            /// Linears' epilogues and each residual added in the pass of the LayerNorm that follows it.
             /// </summary>
             internal sealed class {{p.ClassName}}Forward<TS, TVec, TW> : global::XlmEdge.Model.IEncoderBlocks
                 where TS : struct, global::XlmEdge.Kernels.ISimd<TVec> where TVec : struct where TW : unmanaged
@@ -119,14 +119,14 @@ internal static class ForwardEmitter
                             start += n;
                         }
 
-                        // y = LN1(attention Wo^T + bo + x), the residual added in the Linear's epilogue
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, attention, tokens, EmbeddingDimension, b.Output.Values<TW>(), EmbeddingDimension, b.OutputBias.Span, x, y, {{K}}Activation.None);
-                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, y, default, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
+                        // y = LN1(x + attention Wo^T + bo), the residual added in LayerNorm's pass over the rows
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, attention, tokens, EmbeddingDimension, b.Output.Values<TW>(), EmbeddingDimension, b.OutputBias.Span, y, {{K}}Activation.None);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, y, x, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
 
-                        // x = LN2(GELU(y W1^T + b1) W2^T + b2 + y)
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, y, tokens, EmbeddingDimension, b.FeedForward1.Values<TW>(), FeedForwardDimension, b.FeedForward1Bias.Span, default, ffn, {{K}}Activation.Gelu);
-                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, ffn, tokens, FeedForwardDimension, b.FeedForward2.Values<TW>(), EmbeddingDimension, b.FeedForward2Bias.Span, y, x, {{K}}Activation.None);
-                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, x, default, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
+                        // x = LN2(y + GELU(y W1^T + b1) W2^T + b2)
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, y, tokens, EmbeddingDimension, b.FeedForward1.Values<TW>(), FeedForwardDimension, b.FeedForward1Bias.Span, ffn, {{K}}Activation.Gelu);
+                        {{K}}Linear.Panels<TS, TVec, TW>(_pool, ffn, tokens, FeedForwardDimension, b.FeedForward2.Values<TW>(), EmbeddingDimension, b.FeedForward2Bias.Span, x, {{K}}Activation.None);
+                        {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, x, y, tokens, EmbeddingDimension, b.Norm2Weight.Span, b.Norm2Bias.Span, LayerNormEpsilon);
                     }
 
                 """);

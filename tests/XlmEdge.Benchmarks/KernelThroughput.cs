@@ -90,9 +90,9 @@ internal static class KernelThroughput
                         {
                             var (n, k) = shapes[s];
                             if (dtype == "f16")
-                                Linear.ForwardPanels<Half>(pool, x.AsSpan(0, T * k), T, k, half[l][s], n, bias.AsSpan(0, n), default, y.AsSpan(0, T * n), Activation.None);
+                                Linear.ForwardPanels<Half>(pool, x.AsSpan(0, T * k), T, k, half[l][s], n, bias.AsSpan(0, n), y.AsSpan(0, T * n), Activation.None);
                             else
-                                Linear.ForwardPanels<float>(pool, x.AsSpan(0, T * k), T, k, single[l][s], n, bias.AsSpan(0, n), default, y.AsSpan(0, T * n), Activation.None);
+                                Linear.ForwardPanels<float>(pool, x.AsSpan(0, T * k), T, k, single[l][s], n, bias.AsSpan(0, n), y.AsSpan(0, T * n), Activation.None);
                         }
                 }
                 // Long enough for tiered JIT to reach its final code.

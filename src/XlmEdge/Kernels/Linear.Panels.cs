@@ -6,7 +6,7 @@ namespace XlmEdge.Kernels;
 internal static partial class Linear
 {
     /// <summary>
-    /// y = x·W^T + bias (+ residual), then the activation, with W in panels (<see cref="PanelLayout"/>): the
+    /// y = x·W^T + bias, then the activation, with W in panels (<see cref="PanelLayout"/>): the
     /// layout the weights tool writes for the blocks' Linears.
     /// </summary>
     /// <remarks>
@@ -14,32 +14,34 @@ internal static partial class Linear
     /// natural k order; times 2^112 for fp16 weights, as the other kernels do). Each work item is one
     /// panel of 32 rows, read as one contiguous stream: <see cref="PanelKernels.Kernel"/> runs two vectors
     /// of rows against blocks of up to 12 tokens (6 below 512 bits), W along the lanes and tokens broadcast,
-    /// so the sums land in y's own order (no transpose) and the epilogue adds bias and residual and applies
-    /// GELU on whole vectors. Every block of tokens widens fp16 W in registers again (<see cref="HalfPanel{TH}"/>).
+    /// so the sums land in y's own order (no transpose) and the epilogue adds the bias and applies GELU on
+    /// whole vectors. The blocks' residuals are added by the LayerNorm that follows each Linear
+    /// (<see cref="LayerNorm.AddNormalize{TS, TVec}(WorkerPool, Span{float}, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, float)"/>):
+    /// adding them in this epilogue instead measured 0.99-1.01x at enfr-1024 and made the tiny geometry's
+    /// encoder 1.05-1.07x slower at T = 16-128 (interleaved A/B of the two builds in one process, 2 threads,
+    /// AMD EPYC Zen 5, 2026-12-01). Every block of tokens widens fp16 W in registers again (<see cref="HalfPanel{TH}"/>).
     /// Rows past the last full panel are a plain scalar loop. fp16 W must hold no infinity or NaN (the loader
     /// checks panel matrices with <see cref="HalfBits.IndexOfNonFinite"/>): full panels are widened without
     /// the fix-up of exponent 31.
     /// </remarks>
     internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
-        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
+        ReadOnlySpan<float> bias, Span<float> y, Activation activation)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
     {
         Validate(x, T, K, w.Length, N, bias, y);
-        if (!residual.IsEmpty && residual.Length < (long)T * N)
-            throw new ArgumentException($"residual holds {residual.Length} floats; T*N = {(long)T * N} needed.", nameof(residual));
         if (T == 0)
             return;
         var packed = PackForPanels<TS, TVec, TW>(pool, x, T, K, out bool unscaled);
         if (unscaled)
-            RunPanels(pool, NewPanelJob<TS, TVec, TW, UnscaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation));
+            RunPanels(pool, NewPanelJob<TS, TVec, TW, UnscaledHalves>(pool, packed, x, T, K, w, N, bias, y, activation));
         else
-            RunPanels(pool, NewPanelJob<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, w, N, bias, residual, y, activation));
+            RunPanels(pool, NewPanelJob<TS, TVec, TW, ScaledHalves>(pool, packed, x, T, K, w, N, bias, y, activation));
     }
 
     /// <summary>
     /// Three projections of one input with panel matrices of one shape (the attention's q, k and v): x is
     /// packed once and the three matrices' panels run as one pool call, so no thread idles at the end of
-    /// the first two. Each result is bit for bit what <see cref="Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Activation)"/> gives.
+    /// the first two. Each result is bit for bit what <see cref="Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, Span{float}, Activation)"/> gives.
     /// </summary>
     internal static void Panels<TS, TVec, TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, int N, Projection<TW> a, Projection<TW> b, Projection<TW> c)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged
@@ -80,9 +82,9 @@ internal static partial class Linear
     {
         var job = new ThreePanelJobs<TS, TVec, TW, TH>
         {
-            First = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, a.W, N, a.Bias, default, a.Y, Activation.None),
-            Second = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, b.W, N, b.Bias, default, b.Y, Activation.None),
-            Third = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, c.W, N, c.Bias, default, c.Y, Activation.None),
+            First = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, a.W, N, a.Bias, a.Y, Activation.None),
+            Second = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, b.W, N, b.Bias, b.Y, Activation.None),
+            Third = NewPanelJob<TS, TVec, TW, TH>(pool, packed, x, T, K, c.W, N, c.Bias, c.Y, Activation.None),
         };
         int items = PanelItems(N);
 #if NET9_0_OR_GREATER
@@ -115,16 +117,16 @@ internal static partial class Linear
     /// <summary>Work items of one panel matrix: one per panel of 32 rows, and one for the rows after the last.</summary>
     private static int PanelItems(int N) => (N + PanelLayout.Rows - 1) / PanelLayout.Rows;
 
-    /// <summary>y = x·W^T + bias (+ residual), then the activation, with W in panels, on the width this process runs.</summary>
+    /// <summary>y = x·W^T + bias, then the activation, with W in panels, on the width this process runs.</summary>
     internal static void ForwardPanels<TW>(WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
-        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged
+        ReadOnlySpan<float> bias, Span<float> y, Activation activation) where TW : unmanaged
     {
         switch (CpuFeatures.Selected)
         {
-            case SimdPath.Vector512: Panels<Simd512, System.Runtime.Intrinsics.Vector512<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
-            case SimdPath.Vector256: Panels<Simd256, System.Runtime.Intrinsics.Vector256<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
-            case SimdPath.Vector128: Panels<Simd128, System.Runtime.Intrinsics.Vector128<float>, TW>(pool, x, T, K, w, N, bias, residual, y, activation); break;
-            default: PanelsScalar(x, T, K, w, N, bias, residual, y, activation); break;
+            case SimdPath.Vector512: Panels<Simd512, System.Runtime.Intrinsics.Vector512<float>, TW>(pool, x, T, K, w, N, bias, y, activation); break;
+            case SimdPath.Vector256: Panels<Simd256, System.Runtime.Intrinsics.Vector256<float>, TW>(pool, x, T, K, w, N, bias, y, activation); break;
+            case SimdPath.Vector128: Panels<Simd128, System.Runtime.Intrinsics.Vector128<float>, TW>(pool, x, T, K, w, N, bias, y, activation); break;
+            default: PanelsScalar(x, T, K, w, N, bias, y, activation); break;
         }
     }
 
@@ -138,16 +140,16 @@ internal static partial class Linear
             case SimdPath.Vector256: Panels<Simd256, System.Runtime.Intrinsics.Vector256<float>, TW>(pool, x, T, K, N, a, b, c); break;
             case SimdPath.Vector128: Panels<Simd128, System.Runtime.Intrinsics.Vector128<float>, TW>(pool, x, T, K, N, a, b, c); break;
             default:
-                PanelsScalar(x, T, K, a.W, N, a.Bias, default, a.Y, Activation.None);
-                PanelsScalar(x, T, K, b.W, N, b.Bias, default, b.Y, Activation.None);
-                PanelsScalar(x, T, K, c.W, N, c.Bias, default, c.Y, Activation.None);
+                PanelsScalar(x, T, K, a.W, N, a.Bias, a.Y, Activation.None);
+                PanelsScalar(x, T, K, b.W, N, b.Bias, b.Y, Activation.None);
+                PanelsScalar(x, T, K, c.W, N, c.Bias, c.Y, Activation.None);
                 break;
         }
     }
 
-    /// <summary>The scalar twin of <see cref="Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Activation)"/>: one dot product per output through <see cref="PanelLayout.IndexOf"/>.</summary>
+    /// <summary>The scalar twin of <see cref="Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, Span{float}, Activation)"/>: one dot product per output through <see cref="PanelLayout.IndexOf"/>.</summary>
     internal static void PanelsScalar<TW>(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
-        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation) where TW : unmanaged
+        ReadOnlySpan<float> bias, Span<float> y, Activation activation) where TW : unmanaged
     {
         Validate(x, T, K, w.Length, N, bias, y);
         bool pairs = typeof(TW) == typeof(Half);
@@ -157,17 +159,8 @@ internal static partial class Linear
                 float sum = 0;
                 for (int k = 0; k < K; k++)
                     sum += x[t * K + k] * Widen(w[(int)PanelLayout.IndexOf(n, k, N, K, pairs)]);
-                y[t * N + n] = Finish(sum, bias, residual.IsEmpty ? 0 : residual[t * N + n], n, activation);
+                y[t * N + n] = Finish(sum, bias, n, activation);
             }
-    }
-
-    /// <summary>sum + bias + residual, then the activation: the order the vector epilogue adds them in.</summary>
-    private static float Finish(float sum, ReadOnlySpan<float> bias, float residual, int n, Activation activation)
-    {
-        if (!bias.IsEmpty)
-            sum += bias[n];
-        sum += residual;
-        return activation == Activation.Gelu ? Activations.GeluScalar(sum) : sum;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -188,7 +181,7 @@ internal static partial class Linear
 
     /// <summary>The job of one panel matrix, with the pool's scratch grown for it.</summary>
     private static PanelJob<TS, TVec, TW, TH> NewPanelJob<TS, TVec, TW, TH>(WorkerPool pool, ReadOnlySpan<float> packed, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N,
-        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> y, Activation activation)
+        ReadOnlySpan<float> bias, Span<float> y, Activation activation)
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         int xWidth = 2 * TS.Count, paddedT = (T + xWidth - 1) / xWidth * xWidth;
@@ -196,7 +189,7 @@ internal static partial class Linear
         pool.EnsureScratch(tile);
         return new PanelJob<TS, TVec, TW, TH>
         {
-            Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Residual = residual, Y = y, Activation = activation,
+            Pool = pool, Packed = packed, X = x, W = w, Bias = bias, Y = y, Activation = activation,
             T = T, K = K, N = N, PaddedT = paddedT, Slice = slice, Scratch = tile, PrefetchX = PrefetchesX(paddedT, K),
         };
     }
@@ -218,7 +211,7 @@ internal static partial class Linear
         where TS : struct, ISimd<TVec> where TVec : struct where TW : unmanaged where TH : struct, IHalfWidening
     {
         public WorkerPool Pool;
-        public ReadOnlySpan<float> Packed, X, Bias, Residual;
+        public ReadOnlySpan<float> Packed, X, Bias;
         public ReadOnlySpan<TW> W;
         public Span<float> Y;
         public Activation Activation;
@@ -313,21 +306,18 @@ internal static partial class Linear
                 PanelKernels.Kernel<TS, TVec, TSource, TSrc, Tokens1>(ref w, ref x, xWidth, kc, ref t, accumulate, PrefetchX);
         }
 
-        /// <summary>y[t, n0 .. n0+32) = tile row + bias (+ residual), then the activation.</summary>
+        /// <summary>y[t, n0 .. n0+32) = tile row + bias, then the activation.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly void PanelEpilogue(ref float row, int t, int n0)
         {
             ref float y = ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), (nint)t * N + n0);
             ref float b = ref Unsafe.Add(ref MemoryMarshal.GetReference(Bias), n0);
-            ref float r = ref Unsafe.Add(ref MemoryMarshal.GetReference(Residual), (nint)t * N + n0);
-            bool hasBias = !Bias.IsEmpty, hasResidual = !Residual.IsEmpty, gelu = Activation == Activation.Gelu;
+            bool hasBias = !Bias.IsEmpty, gelu = Activation == Activation.Gelu;
             for (int i = 0; i < PanelLayout.Rows; i += TS.Count)
             {
                 var v = TS.Load(in Unsafe.Add(ref row, i));
                 if (hasBias)
                     v = TS.Add(v, TS.Load(in Unsafe.Add(ref b, i)));
-                if (hasResidual)
-                    v = TS.Add(v, TS.Load(in Unsafe.Add(ref r, i)));
                 if (gelu)
                     v = Activations.Gelu<TS, TVec>(v);
                 TS.Store(v, ref Unsafe.Add(ref y, i));
@@ -347,7 +337,7 @@ internal static partial class Linear
                     for (int k = 0; k < K; k++)
                         sum += xt[k] * Widen(Unsafe.Add(ref tail, (nint)k * rows + r));
                     int n = n0 + r;
-                    Y[t * N + n] = Finish(sum, Bias, Residual.IsEmpty ? 0 : Residual[t * N + n], n, Activation);
+                    Y[t * N + n] = Finish(sum, Bias, n, Activation);
                 }
             }
         }

@@ -24,7 +24,7 @@ internal static class Tiling<TS, TVec> where TS : struct, ISimd<TVec> where TVec
     public static readonly int MaxRowsPerItem = Math.Max(Rows, Math.Min(4 * Rows, CacheSizes.L2 / 4 / (KSlice * sizeof(float)) / Rows * Rows));
 
     /// <summary>
-    /// K values per slice of a weight panel (<see cref="Linear.Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Activation)"/>): 128 bytes
+    /// K values per slice of a weight panel (<see cref="Linear.Panels{TS, TVec, TW}(WorkerPool, ReadOnlySpan{float}, int, int, ReadOnlySpan{TW}, int, ReadOnlySpan{float}, Span{float}, Activation)"/>): 128 bytes
     /// per k (a 32-row fp32 panel, or a 512-bit token panel of x) within half of L2, a multiple of 64 from 256
     /// to 4096. On the Zen 5 (1 MB L2, interleaved A/B, quiet) half of L2 (4096: every enfr-1024 Linear in one
     /// slice) against a quarter (2048) made the encoder 1.03x faster at T = 512, 1.015x at 256 and 1.03x at 128;

@@ -94,9 +94,9 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         if (Type == WeightType.Q8)
             Int8Linear.Forward(pool, x, tokens, Columns, Rows, new Int8Projection(Int8, Scales, bias, y), activation);
         else if (IsPanels && IsHalf)
-            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Half, Rows, bias, default, y, activation);
+            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
         else if (IsPanels)
-            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Single, Rows, bias, default, y, activation);
+            Kernels.Linear.ForwardPanels(pool, x, tokens, Columns, Single, Rows, bias, y, activation);
         else if (IsHalf)
             Kernels.Linear.Forward(pool, x, tokens, Columns, Half, Rows, bias, y, activation);
         else

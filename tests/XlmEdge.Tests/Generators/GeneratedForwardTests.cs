@@ -9,8 +9,8 @@ namespace XlmEdge.Tests.Generators;
 
 /// <summary>
 /// The generated tiny-enfr forward against the generic one on the goldens' inputs. The generated blocks are
-/// their own code (kernels called on the width and dtype chosen at load, residuals added in the Linears'
-/// epilogues, not XlmEncoder.RunBlock), yet they add the same terms in the same order with the same kernels,
+/// their own code (kernels called on the width and dtype chosen at load with the shapes as constants, not
+/// XlmEncoder.RunBlock), yet they add the same terms in the same order with the same kernels,
 /// so their results must be bit-identical, not just close; the goldens also bound both. On the scalar path
 /// no generated forward runs (it instantiates vector widths only).
 /// </summary>

@@ -81,12 +81,14 @@ public sealed class GeneratorTests
             .Select(s => ((InvocationExpressionSyntax)((ExpressionStatementSyntax)s).Expression).Expression.ToString());
         Assert.Equal(Enumerable.Range(0, layers).Select(i => $"Block{i}"), calls);
         string[] kernels = ["Linear.Panels", "Attention.SelfAttention", "Linear.Panels", "LayerNorm.AddNormalize", "Linear.Panels", "Linear.Panels", "LayerNorm.AddNormalize"];
-        // K and N of out, lin1, lin2 and the epilogue's residual (x after attention, y after the FFN); q, k and v are one call.
+        // K, N and the output of out, lin1 and lin2; q, k and v are one call.
         string[][] linears =
         [
-            ["EmbeddingDimension", "EmbeddingDimension", "x"],
-            ["EmbeddingDimension", "FeedForwardDimension", "default"], ["FeedForwardDimension", "EmbeddingDimension", "y"],
+            ["EmbeddingDimension", "EmbeddingDimension", "y"],
+            ["EmbeddingDimension", "FeedForwardDimension", "ffn"], ["FeedForwardDimension", "EmbeddingDimension", "x"],
         ];
+        // The normalized rows and the residual each LayerNorm adds: x after attention, y after the FFN.
+        string[][] norms = [["y", "x"], ["x", "y"]];
         for (int i = 0; i < layers; i++)
         {
             var block = (MethodDeclarationSyntax)type.GetMembers($"Block{i}").Single().DeclaringSyntaxReferences.Single().GetSyntax();
@@ -115,6 +117,12 @@ public sealed class GeneratorTests
                 Assert.Equal(linears[j][2], args[7].ToString());
                 foreach (int at in new[] { 3, 5 })
                     Assert.True(model.GetConstantValue(args[at].Expression).HasValue, $"Block{i} Linear {j}: argument {at} is not a constant");
+            }
+            var layerNorms = invoked.Where(c => c.symbol.Name == "AddNormalize").Select(c => c.inv.ArgumentList.Arguments).ToArray();
+            for (int j = 0; j < norms.Length; j++)
+            {
+                Assert.Equal(norms[j], new[] { layerNorms[j][1].ToString(), layerNorms[j][2].ToString() });
+                Assert.Equal("EmbeddingDimension", layerNorms[j][4].ToString());
             }
             Assert.Contains($"_block{i};", block.ToString());
             Assert.DoesNotContain("RunBlock", block.ToString());

@@ -116,17 +116,19 @@ internal static class KernelThroughput
     }
 
     /// <summary>
-    /// The GEMM micro-kernels of the widest width alone on one thread with hot operands, in L1 (the row-major one:
+    /// The GEMM micro-kernels of the width this process runs (the widest unless <c>XLMEDGE_SIMD</c> forces a
+    /// narrower one, so that each width's kernels can be measured on one machine) alone on one thread with hot operands, in L1 (the row-major one:
     /// one group of widened W rows × 256 k and one 256 × 2·lanes token panel; the panel one the encoder's Linears
     /// run: 256 k of a 32-row fp32 panel against one block of tokens): how close each kernel's code comes to the
     /// core's FMA peak, apart from everything around it.
     /// </summary>
     private static void MicroKernelRate(Random random, TextWriter output)
     {
-        switch (CpuFeatures.Best)
+        switch (CpuFeatures.Selected)
         {
             case SimdPath.Vector512: MicroKernelRate<Simd512, Vector512<float>>(random, output); break;
             case SimdPath.Vector256: MicroKernelRate<Simd256, Vector256<float>>(random, output); break;
+            case SimdPath.Vector128: MicroKernelRate<Simd128, Vector128<float>>(random, output); break;
         }
     }
 
@@ -143,7 +145,7 @@ internal static class KernelThroughput
             panel[i] = random.NextSingle();
         double best = BestOfRounds(Calls, () => MicroKernels.Kernel<TS, TVec>(ref w[0], Kc, rows, ref panel[0], Kc, ref yt[0], width, accumulate: false));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"row-major micro-kernel {rows}x2 (attention, row-major matrices; {CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+            $"row-major micro-kernel {rows}x2 (attention, row-major matrices; {CpuFeatures.Name(CpuFeatures.Selected)}), one thread, operands in L1: {2.0 * rows * Kc * width * Calls / best / 1e9:F1} GFLOP/s (best of 15 rounds)"));
         // The encoder's Linears run the panel kernel (32 rows of W along the lanes, tokens broadcast) on fp16
         // panels, widened in registers at every k step; the fp32 form beside it shows what the widening costs.
         // Blocks of the full width and of 4 tokens: a T = 16 call runs one of each on AVX-512.
@@ -169,8 +171,10 @@ internal static class KernelThroughput
                     (true, 6) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, Half, HalfPanel<UnscaledHalves>, Tokens6>(ref panelHalf[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
                     (true, _) => BestOfRounds(Calls, () => PanelKernels.Kernel<TS, TVec, Half, HalfPanel<UnscaledHalves>, Tokens4>(ref panelHalf[0], ref panel[0], width, Kc, ref tile[0], accumulate: false, prefetchX: false)),
                 };
+                // One call computes two vectors of rows (the whole 32-row panel only at 512 bits).
+                int rowsPerCall = 2 * TS.Count;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"panel kernel {PanelLayout.Rows} rows x {count} tokens, {(half ? "fp16 widened in registers" : "fp32")} ({CpuFeatures.Name(CpuFeatures.Best)}), one thread, operands in L1: {2.0 * PanelLayout.Rows * count * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
+                    $"panel kernel {rowsPerCall} rows x {count} tokens, {(half ? "fp16 widened in registers" : "fp32")} ({CpuFeatures.Name(CpuFeatures.Selected)}), one thread, operands in L1: {2.0 * rowsPerCall * count * Kc * Calls / panelBest / 1e9:F1} GFLOP/s (best of 15 rounds)"));
             }
         }
     }

@@ -28,6 +28,9 @@ internal sealed class BenchReport
     public required IReadOnlyList<FmaRate> Fma { get; init; }
     /// <summary>Per encoder case, the FMA peak of XlmEdge's width on all threads measured in each of its rounds (<see cref="InterleavedSweep"/>).</summary>
     public IReadOnlyDictionary<string, double[]> FmaNextToCases { get; init; } = new Dictionary<string, double[]>();
+
+    /// <summary>The read bandwidth on all the run's threads measured in each round of a case (GB/s), by case name.</summary>
+    public IReadOnlyDictionary<string, double[]> BandwidthNextToCases { get; init; } = new Dictionary<string, double[]>();
     /// <summary>The SIMD path XlmEdge runs (the process's, as the runtime decides it; XLMEDGE_SIMD forces one).</summary>
     public required SimdPath XlmEdgePath { get; init; }
     public required double BandwidthSingleGBps { get; init; }
@@ -65,10 +68,10 @@ internal sealed class BenchReport
     /// <summary>
     /// The floor of a case in ms: the larger of FLOPs / the FMA peak of XlmEdge's width on all threads
     /// and weight bytes / read bandwidth (all threads). No implementation on this machine that computes at
-    /// that width and reads its fp16 weights once can be faster. The peak is the median of those measured
-    /// in the case's own rounds, between the engines' calls, where there are some (the encoder cases), so
-    /// that the floor and the time it is compared with see the same host; else the one measured after the
-    /// sweep. NaN (shown as "-") on the scalar path, which has no FMA peak to measure.
+    /// that width and reads its fp16 weights once can be faster. The peak and the bandwidth are the medians of
+    /// those measured in the case's own rounds, between the engines' calls, so that the floor and the time it
+    /// is compared with see the same host; else the ones measured after the sweep. NaN (shown as "-") on the
+    /// scalar path, which has no FMA peak to measure.
     /// </summary>
     public double FloorMs(BenchCase c)
     {
@@ -76,7 +79,8 @@ internal sealed class BenchReport
             return double.NaN;
         var peak = FmaNextToCases.TryGetValue(c.Name, out var next) && next.Length > 0 ? Stats.Median(next) : fma.AllThreadsGflops;
         var compute = Geometry.Flops(c) / (peak * 1e9);
-        var memory = Geometry.WeightBytes(c) / (BandwidthAllGBps * 1e9);
+        var bandwidth = BandwidthNextToCases.TryGetValue(c.Name, out var rates) && rates.Length > 0 ? Stats.Median(rates) : BandwidthAllGBps;
+        var memory = Geometry.WeightBytes(c) / (bandwidth * 1e9);
         return Math.Max(compute, memory) * 1e3;
     }
 
@@ -144,9 +148,12 @@ internal sealed class BenchReport
         md.AppendLine($"- FMA peak (12 independent FMA chains per thread, registers only, best of 5): " +
             string.Join("; ", Fma.Select(r => $"{CpuFeatures.Name(r.Path)} {r.OneCoreGflops:F0} GFLOP/s on one core, {r.AllThreadsGflops:F0} on {r.Threads} threads")));
         if (FmaNextToCases.Count > 0)
-            md.AppendLine($"- FMA peak of {CpuFeatures.Name(XlmEdgePath)} on {Threads} threads in each round of the encoder cases (the floors of those rows use their median): " +
+            md.AppendLine($"- FMA peak of {CpuFeatures.Name(XlmEdgePath)} on {Threads} threads in each round of the cases (the floors use their median): " +
                 string.Join("; ", FmaNextToCases.Select(p => $"{p.Key} {string.Join(", ", p.Value.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} GFLOP/s")));
-        md.AppendLine($"- memory read bandwidth: {BandwidthSingleGBps:F1} GB/s on 1 thread, {BandwidthAllGBps:F1} GB/s on {Threads}");
+        md.AppendLine($"- memory read bandwidth: {BandwidthSingleGBps:F1} GB/s on 1 thread, {BandwidthAllGBps:F1} GB/s on {Threads} (after the sweep)");
+        if (BandwidthNextToCases.Count > 0)
+            md.AppendLine($"- memory read bandwidth on {Threads} threads in each round of the cases (the floors use their median): " +
+                string.Join("; ", BandwidthNextToCases.Select(p => $"{p.Key} {string.Join(", ", p.Value.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))} GB/s")));
         md.AppendLine($"- model: vocab {Geometry.VocabSize}, d {Geometry.EmbeddingSize}, {Geometry.Layers} layers, {Geometry.Heads} heads; {Geometry.EncoderLinearParameters / 1e6:F1} M block weights");
         return md.ToString();
     }
@@ -308,6 +315,13 @@ internal sealed class BenchReport
                 w.WriteStartArray("fma_peak_gflops_in_rounds");
                 foreach (var p in peaks)
                     w.WriteNumberValue(Math.Round(p, 1));
+                w.WriteEndArray();
+            }
+            if (BandwidthNextToCases.TryGetValue(c.Name, out var rates))
+            {
+                w.WriteStartArray("read_bandwidth_gbps_in_rounds");
+                foreach (var r in rates)
+                    w.WriteNumberValue(Math.Round(r, 2));
                 w.WriteEndArray();
             }
             w.WriteStartObject("engines");

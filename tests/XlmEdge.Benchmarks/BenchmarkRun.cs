@@ -61,7 +61,7 @@ internal sealed class BenchmarkRun
         }
         var sweepEngines = engines.Where(e => e != "pytorch").Select(e => new SweepEngine(e, e, ModelFor(e))).ToList();
         _log.WriteLine($"{string.Join(", ", sweepEngines.Select(e => e.Label))}, taking turns case by case:");
-        var sweep = InterleavedSweep.Run(sweepEngines, checkpoint, casesPath, cases, geometry, _threads, _outDir, probeFma: engines.Contains("xlmedge"), _log, failures);
+        var sweep = InterleavedSweep.Run(sweepEngines, checkpoint, casesPath, cases, geometry, _threads, _outDir, probeMachine: engines.Contains("xlmedge"), _log, failures);
         foreach (var (engine, result) in sweep.Engines)
             results[engine] = result;
 
@@ -97,6 +97,7 @@ internal sealed class BenchmarkRun
             Torch = torch,
             Fma = FmaPeak.Measure(_threads),
             FmaNextToCases = sweep.FmaGflops,
+            BandwidthNextToCases = sweep.BandwidthGBps,
             XlmEdgePath = CpuFeatures.Selected,
             BandwidthSingleGBps = MachineProbe.ReadBandwidthGBps(1),
             BandwidthAllGBps = MachineProbe.ReadBandwidthGBps(_threads),

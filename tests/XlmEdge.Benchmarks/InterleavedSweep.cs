@@ -8,10 +8,12 @@ namespace XlmEdge.Benchmarks;
 internal sealed record SweepEngine(string Label, string Kind, string Model);
 
 /// <summary>
-/// What an interleaved sweep measured: each engine's results, and per encoder case the FMA peak of XlmEdge's
-/// width on the run's threads, measured once per round between the engines' calls (GFLOP/s).
+/// What an interleaved sweep measured: each engine's results, and per case the FMA peak of XlmEdge's width on
+/// the run's threads (GFLOP/s) and the memory read bandwidth on them (GB/s), each measured once per round
+/// between the engines' calls.
 /// </summary>
-internal sealed record InterleavedResults(IReadOnlyDictionary<string, EngineResult> Engines, IReadOnlyDictionary<string, double[]> FmaGflops);
+internal sealed record InterleavedResults(IReadOnlyDictionary<string, EngineResult> Engines, IReadOnlyDictionary<string, double[]> FmaGflops,
+    IReadOnlyDictionary<string, double[]> BandwidthGBps);
 
 /// <summary>
 /// Times the engines case by case, taking turns. Each engine is one long-lived child process (its own
@@ -22,8 +24,11 @@ internal sealed record InterleavedResults(IReadOnlyDictionary<string, EngineResu
 /// 20-30 % within an hour (the same build's T = 16 encoder took 8.0-8.2 ms at 21:09 and 9.8-9.9 ms at 21:45
 /// UTC on 2026-11-30), and sweeping one engine after the other put those moves into the ratios: the T = 512
 /// encoder measured 0.91x, 0.99x and 1.21x ONNX Runtime in three runs of one afternoon. Taking turns within a
-/// case gives every engine the same machine. For the same reason the FMA peak that the floor is made of is
-/// measured in every round of an encoder case, next to the calls it is compared with.
+/// case gives every engine the same machine. For the same reason the FMA peak and the read bandwidth that the
+/// floor is made of are measured in every round of a case, next to the calls they are compared with: the
+/// bandwidth measured once after a sweep read 28.3 GB/s on 2 threads in one run (45.2 in the run before),
+/// below the 29.3 GB/s at which XlmEdge's T = 8 encoder had streamed its weights in that run, so that
+/// "floor" was above a measured time.
 /// </summary>
 internal static class InterleavedSweep
 {
@@ -38,7 +43,7 @@ internal static class InterleavedSweep
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
 
     public static InterleavedResults Run(IReadOnlyList<SweepEngine> engines, string checkpoint, string casesPath, IReadOnlyList<BenchCase> cases,
-        ModelGeometry geometry, int threads, string outDir, bool probeFma, TextWriter log, List<string> failures)
+        ModelGeometry geometry, int threads, string outDir, bool probeMachine, TextWriter log, List<string> failures)
     {
         var servers = new List<Server>();
         try
@@ -53,7 +58,10 @@ internal static class InterleavedSweep
             }
 
             var fma = new Dictionary<string, double[]>();
+            var bandwidth = new Dictionary<string, double[]>();
             var path = CpuFeatures.Selected;
+            // 256 MB, eight times this machine's L3; three passes per round (about 50 ms).
+            using var probe = probeMachine ? new ReadBandwidthProbe(256) : null;
             for (int ci = 0; ci < cases.Count; ci++)
             {
                 var c = cases[ci];
@@ -61,6 +69,7 @@ internal static class InterleavedSweep
                 if (turn.Count == 0)
                     continue;
                 var peaks = new List<double>();
+                var rates = new List<double>();
                 int rounds = Math.Min(c.Iterations, MaxRounds);
                 for (int r = 0; r < rounds; r++)
                 {
@@ -71,8 +80,10 @@ internal static class InterleavedSweep
                         s.Time(ci, r == 0 ? Math.Max(c.Warmup, 1) : 1, share);
                         Thread.Sleep(Settle);
                     }
-                    if (probeFma && c.Kind == CaseKind.Encode && FmaPeak.IsMeasurable(path))
+                    if (probeMachine && FmaPeak.IsMeasurable(path))
                         peaks.Add(FmaPeak.Gflops(path, threads));
+                    if (probe is not null)
+                        rates.Add(probe.GBps(threads, passes: 3));
                 }
                 foreach (var s in turn)
                 {
@@ -87,6 +98,11 @@ internal static class InterleavedSweep
                     fma[c.Name] = [.. peaks];
                     log.WriteLine(FormattableString.Invariant($"  FMA peak ({CpuFeatures.Name(path)}, {threads} threads) in its rounds: {string.Join(", ", peaks.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))} GFLOP/s"));
                 }
+                if (rates.Count > 0)
+                {
+                    bandwidth[c.Name] = [.. rates];
+                    log.WriteLine(FormattableString.Invariant($"  read bandwidth ({threads} threads) in its rounds: {string.Join(", ", rates.Select(r => r.ToString("F1", CultureInfo.InvariantCulture)))} GB/s"));
+                }
             }
 
             var results = new Dictionary<string, EngineResult>();
@@ -97,7 +113,7 @@ internal static class InterleavedSweep
                 else
                     results[s.Engine.Label] = EngineResult.Read(s.Prefix, cases, geometry);
             }
-            return new InterleavedResults(results, fma);
+            return new InterleavedResults(results, fma, bandwidth);
         }
         finally
         {

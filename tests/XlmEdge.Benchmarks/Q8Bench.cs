@@ -41,7 +41,7 @@ internal static class Q8Bench
         BenchCase.WriteJson(cases, casesPath);
 
         var failures = new List<string>();
-        var last = InterleavedSweep.Run(engines, checkpoint, casesPath, cases, geometry, threads, outDir, probeFma: false, log, failures).Engines;
+        var last = InterleavedSweep.Run(engines, checkpoint, casesPath, cases, geometry, threads, outDir, probeMachine: false, log, failures).Engines;
         if (failures.Count > 0 || last.Count < engines.Length)
         {
             foreach (var f in failures)

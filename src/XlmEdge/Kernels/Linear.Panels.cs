@@ -17,9 +17,10 @@ internal static partial class Linear
     /// so the sums land in y's own order (no transpose) and the epilogue adds the bias and applies GELU on
     /// whole vectors. The blocks' residuals are added by the LayerNorm that follows each Linear
     /// (<see cref="LayerNorm.AddNormalize{TS, TVec}(WorkerPool, Span{float}, ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, float)"/>):
-    /// adding them in this epilogue instead measured 0.99-1.01x at enfr-1024 and made the tiny geometry's
-    /// encoder 1.05-1.07x slower at T = 16-128 (interleaved A/B of the two builds in one process, 2 threads,
-    /// AMD EPYC Zen 5, 2026-12-01). Every block of tokens widens fp16 W in registers again (<see cref="HalfPanel{TH}"/>).
+    /// adding them in this epilogue instead measured the same at enfr-1024 (0.98-1.02x from T = 8 to 512, both
+    /// builds in either order, the sign changing between repeats) and made the tiny geometry's encoder
+    /// 1.05-1.07x slower at T = 16-128 (interleaved A/B of the two builds in one process, 2 threads, AMD EPYC
+    /// Zen 5, 2026-12-01). Every block of tokens widens fp16 W in registers again (<see cref="HalfPanel{TH}"/>).
     /// Rows past the last full panel are a plain scalar loop. fp16 W must hold no infinity or NaN (the loader
     /// checks panel matrices with <see cref="HalfBits.IndexOfNonFinite"/>): full panels are widened without
     /// the fix-up of exponent 31.

@@ -143,17 +143,7 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         int[] languages = [golden.LangId];
         generated.Encode(ids, lengths, languages);
 
-        // Three windows of ten calls; a per-call allocation shows in every one of them. Once, in a full
-        // run on a fresh clone, a window saw 1,664 bytes that neither a rerun of the suite nor this test
-        // alone reproduced: a one-time runtime effect on this thread, not the forward's.
-        var windows = new long[3];
-        for (int w = 0; w < windows.Length; w++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10; i++)
-                generated.Encode(ids, lengths, languages);
-            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
-        }
+        var windows = AllocationWindows.Measure(() => generated.Encode(ids, lengths, languages), callsPerWindow: 10);
         Assert.True(windows.Min() == 0, $"every window of 10 calls allocated: {string.Join(", ", windows)} bytes");
     }
 

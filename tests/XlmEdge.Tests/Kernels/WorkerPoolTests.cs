@@ -226,18 +226,7 @@ public class WorkerPoolTests
         }
 
         RunAll();
-        // Windows of 10 calls until one allocates nothing (at most 3). A kernel that allocates per call does so
-        // in every window; the runtime itself now and then charges a few KB to this thread (a CI run of the
-        // whole suite saw 3,736 bytes in one window; dotnet/runtime#13502 and #74388 are the same on the
-        // runtime's own test of GetAllocatedBytesForCurrentThread), which does not repeat.
-        var windows = new List<long>();
-        for (int window = 0; window < 3 && (windows.Count == 0 || windows[^1] != 0); window++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10; i++)
-                RunAll();
-            windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
-        }
+        var windows = AllocationWindows.Measure(RunAll, callsPerWindow: 10);
         Assert.True(windows[^1] == 0, $"bytes allocated in each window of 10 calls: {string.Join(", ", windows)}");
     }
 }

@@ -47,7 +47,8 @@ internal static class ForwardEmitter
             /// The encoder blocks of <c>{{Xml(p.Name)}}</c> written out: one method per block, every shape a constant
             /// (d {{g.EmbeddingDimension}}, {{g.Heads}} heads of {{g.HeadDimension}}, FFN {{g.FeedForwardDimension}}, {{g.Layers}} layers), the panel kernels called
             /// directly on width <typeparamref name="TS"/> with weights of <typeparamref name="TW"/>, bias and GELU in the
-            /// Linears' epilogues and each residual added in the pass of the LayerNorm that follows it.
+            /// Linears' epilogues, each residual added in the pass of the LayerNorm that follows it, and the last block
+            /// finishing only the rows the caller keeps (fill-mask's masks) after its attention.
             /// </summary>
             internal sealed class {{p.ClassName}}Forward<TS, TVec, TW> : global::XlmEdge.Model.IEncoderBlocks
                 where TS : struct, global::XlmEdge.Kernels.ISimd<TVec> where TVec : struct where TW : unmanaged
@@ -82,20 +83,35 @@ internal static class ForwardEmitter
 
                 public global::XlmEdge.XlmPreset Preset => global::XlmEdge.XlmPresets.{{p.ClassName}};
 
-                public void Run(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths)
+                public void Run(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> keep)
                 {
 
             """);
         for (int i = 0; i < g.Layers; i++)
-            w.Append($"        Block{i}(a, tokens, lengths);\n");
+            w.Append(i == g.Layers - 1 ? $"        Block{i}(a, tokens, lengths, keep);\n" : $"        Block{i}(a, tokens, lengths);\n");
         w.Append("    }\n");
         const string K = "global::XlmEdge.Kernels.";
         for (int i = 0; i < g.Layers; i++)
         {
+            bool last = i == g.Layers - 1;
+            // The last block finishes only the rows the caller keeps (fill-mask: its masks); every step after
+            // attention works row by row.
+            string keepParameter = last ? ", global::System.ReadOnlySpan<int> keep" : "";
+            string keepRows = last ? $$"""
+
+                        // only the rows kept go on: every step from here works row by row
+                        tokens = global::XlmEdge.Model.XlmEncoder.KeepRows(a, tokens, keep, EmbeddingDimension);
+                        x = x[..(tokens * EmbeddingDimension)];
+                        y = y[..(tokens * EmbeddingDimension)];
+                        attention = attention[..(tokens * EmbeddingDimension)];
+                        ffn = ffn[..(tokens * FeedForwardDimension)];
+
+
+                """ : "\n";
             w.Append($$"""
 
                     // transformer.attentions.{{i}}, layer_norm1.{{i}}, ffns.{{i}}, layer_norm2.{{i}}
-                    private void Block{{i}}(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths)
+                    private void Block{{i}}(global::XlmEdge.Model.EncoderActivations a, int tokens, global::System.ReadOnlySpan<int> lengths{{keepParameter}})
                     {
                         var b = _block{{i}};
                         var x = a.X[..(tokens * EmbeddingDimension)];
@@ -118,8 +134,7 @@ internal static class ForwardEmitter
                             {{K}}Attention.SelfAttention<TS, TVec>(_pool, q.Slice(from, length), k.Slice(from, length), v.Slice(from, length), n, Heads, HeadDimension, attention.Slice(from, length));
                             start += n;
                         }
-
-                        // y = LN1(x + attention Wo^T + bo), the residual added in LayerNorm's pass over the rows
+                {{keepRows}}        // y = LN1(x + attention Wo^T + bo), the residual added in LayerNorm's pass over the rows
                         {{K}}Linear.Panels<TS, TVec, TW>(_pool, attention, tokens, EmbeddingDimension, b.Output.Values<TW>(), EmbeddingDimension, b.OutputBias.Span, y, {{K}}Activation.None);
                         {{K}}LayerNorm.AddNormalize<TS, TVec>(_pool, y, x, tokens, EmbeddingDimension, b.Norm1Weight.Span, b.Norm1Bias.Span, LayerNormEpsilon);
 

@@ -21,7 +21,7 @@ internal interface IEncoderBackend : IDisposable
     /// sentence's ids (&lt;s&gt; ... &lt;/s&gt;, checked against the vocabulary by the caller),
     /// <paramref name="lengths"/> their lengths (each at most the context length) and
     /// <paramref name="languageIds"/> their language ids. For each index r of <paramref name="rows"/>
-    /// (an index into <paramref name="ids"/>) it writes the final hidden state of token r into
+    /// (indices into <paramref name="ids"/>, strictly increasing) it writes the final hidden state of token r into
     /// <paramref name="hidden"/> [rows, d] and its output-layer logits into <paramref name="logits"/>
     /// [rows, V]; an empty span means that result is not wanted.
     /// </summary>
@@ -35,7 +35,6 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
     private readonly XlmGeometry _geometry;
     private readonly XlmWeights _weights;
     private readonly XlmEncoder _encoder;
-    private float[] _rowHidden = [];
 
     public CpuEncoderBackend(XlmConfig config, XlmWeights weights, XlmModelOptions options)
     {
@@ -73,26 +72,15 @@ internal sealed class CpuEncoderBackend : IEncoderBackend
         Span<float> hidden, Span<float> logits)
     {
         int d = _geometry.EmbeddingDimension;
-        var all = _encoder.Encode(ids, lengths, languageIds);
-        if (logits.IsEmpty)
-        {
-            Gather(all, rows, d, hidden);
-            return;
-        }
-        if (_rowHidden.Length < rows.Length * d)
-            _rowHidden = new float[Math.Max(rows.Length * d, 2 * _rowHidden.Length)];
-        var selected = _rowHidden.AsSpan(0, rows.Length * d);
-        Gather(all, rows, d, selected);
+        // Every row (0 .. T-1, as rows are strictly increasing) is the encoder's plain call; fewer rows finish the last block on those only.
+        var selected = _encoder.Encode(ids, lengths, languageIds, rows.Length == ids.Length ? default : rows)[..(rows.Length * d)];
         if (!hidden.IsEmpty)
             selected.CopyTo(hidden);
-        // logits[M, V] = hidden[rows] E^T + b: the output layer only where it is needed
-        _weights.WordEmbeddings.Linear(Pool, selected, rows.Length, _weights.OutputBias.Span, logits);
-    }
-
-    private static void Gather(ReadOnlySpan<float> all, ReadOnlySpan<int> rows, int d, Span<float> destination)
-    {
-        for (int m = 0; m < rows.Length; m++)
-            all.Slice(rows[m] * d, d).CopyTo(destination.Slice(m * d, d));
+        if (!logits.IsEmpty)
+        {
+            // logits[M, V] = hidden[rows] E^T + b: the output layer only where it is needed
+            _weights.WordEmbeddings.Linear(Pool, selected, rows.Length, _weights.OutputBias.Span, logits);
+        }
     }
 
     public void Dispose() => Pool.Dispose();

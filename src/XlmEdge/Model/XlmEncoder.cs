@@ -46,10 +46,24 @@ internal sealed class XlmEncoder
     /// <paramref name="languageIds"/> their language ids. Returns the final hidden states
     /// [sum(lengths), d], valid until the next call.
     /// </summary>
-    public ReadOnlySpan<float> Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds)
+    public ReadOnlySpan<float> Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds) =>
+        Encode(ids, lengths, languageIds, default);
+
+    /// <summary>
+    /// <see cref="Encode(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> for the final hidden states of
+    /// the rows in <paramref name="keep"/> only (indices into <paramref name="ids"/>, strictly increasing; empty:
+    /// every row), returned as [keep.Length, d] in that order. The last block finishes only those rows: after its
+    /// attention, which needs every row's keys and values, each step works row by row, so a fill-mask call skips
+    /// the output projection and the FFN of every token but its masks: three quarters of the last block's
+    /// multiply-adds. Fill-mask at enfr-1024, one mask, the same build with and without, calls alternating in one
+    /// process, 2 threads, AMD EPYC Zen 5: 1.035x at T = 16, 1.12x at 128, 1.14x at 512 (below T = 32 the skipped
+    /// weights still stream from memory once, for the kept rows).
+    /// </summary>
+    public ReadOnlySpan<float> Encode(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, ReadOnlySpan<int> keep)
     {
         int d = _geometry.EmbeddingDimension;
         int tokens = ids.Length;
+        RequireRows(keep, tokens);
         _a.EnsureCapacity(_geometry, tokens);
 
         var x = _a.X[..(tokens * d)];
@@ -57,8 +71,39 @@ internal sealed class XlmEncoder
         // x = LN_emb(E_word[ids] + E_pos + E_lang)
         LayerNorm.AddNormalize(x, default, tokens, d, _weights.EmbeddingNormWeight.Span, _weights.EmbeddingNormBias.Span, _geometry.LayerNormEpsilon);
 
-        _blocks.Run(_a, tokens, lengths);
-        return _a.X[..(tokens * d)];
+        _blocks.Run(_a, tokens, lengths, keep);
+        return _a.X[..((keep.IsEmpty ? tokens : keep.Length) * d)];
+    }
+
+    private static void RequireRows(ReadOnlySpan<int> keep, int tokens)
+    {
+        for (int m = 0; m < keep.Length; m++)
+        {
+            if (keep[m] < m || keep[m] >= tokens || (m > 0 && keep[m] <= keep[m - 1]))
+                throw new ArgumentException($"the rows to keep must be strictly increasing indices below {tokens}; row {m} is {keep[m]}", nameof(keep));
+        }
+    }
+
+    /// <summary>
+    /// Moves the rows in <paramref name="keep"/> of the residual stream and of the attention output to the front,
+    /// in order, and returns how many rows go on (<paramref name="tokens"/> when <paramref name="keep"/> is empty).
+    /// In place: the rows are strictly increasing, so row keep[m] &gt;= m is read before anything overwrites it.
+    /// </summary>
+    internal static int KeepRows(EncoderActivations a, int tokens, ReadOnlySpan<int> keep, int d)
+    {
+        if (keep.IsEmpty)
+            return tokens;
+        var x = a.X;
+        var attention = a.Attention;
+        for (int m = 0; m < keep.Length; m++)
+        {
+            int r = keep[m];
+            if (r == m)
+                continue;
+            x.Slice(r * d, d).CopyTo(x.Slice(m * d, d));
+            attention.Slice(r * d, d).CopyTo(attention.Slice(m * d, d));
+        }
+        return keep.Length;
     }
 
     private void Embed(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, ReadOnlySpan<int> languageIds, Span<float> x)
@@ -94,7 +139,7 @@ internal sealed class XlmEncoder
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void RunBlock(EncoderActivations a, WorkerPool pool, XlmBlock b, int tokens, ReadOnlySpan<int> lengths,
-        int d, int heads, int headDim, int ffnDim, float eps)
+        ReadOnlySpan<int> keep, int d, int heads, int headDim, int ffnDim, float eps)
     {
         var x = a.X[..(tokens * d)];
         var q = a.Q[..(tokens * d)];
@@ -114,7 +159,7 @@ internal sealed class XlmEncoder
             start += n;
         }
 
-        FinishBlock(a, pool, b, tokens, d, ffnDim, eps);
+        FinishBlock(a, pool, b, KeepRows(a, tokens, keep, d), d, ffnDim, eps);
     }
 
     /// <summary>
@@ -197,8 +242,12 @@ internal interface IEncoderBlocks
     /// <summary>The preset this forward was generated for; null for the generic loop.</summary>
     XlmPreset? Preset { get; }
 
-    /// <summary>Runs every block over the first <paramref name="tokens"/> rows of <see cref="EncoderActivations.X"/>, in place.</summary>
-    void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths);
+    /// <summary>
+    /// Runs every block over the first <paramref name="tokens"/> rows of <see cref="EncoderActivations.X"/>, in place;
+    /// the last block, after attention, only over the rows in <paramref name="keep"/> (<see cref="XlmEncoder.KeepRows"/>),
+    /// which end at the front of X.
+    /// </summary>
+    void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths, ReadOnlySpan<int> keep);
 }
 
 /// <summary>
@@ -239,12 +288,13 @@ internal sealed class GenericEncoderBlocks(XlmConfig config, XlmWeights weights,
 {
     public XlmPreset? Preset => null;
 
-    public void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths)
+    public void Run(EncoderActivations a, int tokens, ReadOnlySpan<int> lengths, ReadOnlySpan<int> keep)
     {
         var g = config.Geometry;
-        foreach (var block in weights.Blocks)
+        var blocks = weights.Blocks;
+        for (int i = 0; i < blocks.Length; i++)
         {
-            XlmEncoder.RunBlock(a, pool, block, tokens, lengths, g.EmbeddingDimension, g.Heads,
+            XlmEncoder.RunBlock(a, pool, blocks[i], tokens, lengths, i == blocks.Length - 1 ? keep : default, g.EmbeddingDimension, g.Heads,
                 g.HeadDimension, g.FeedForwardDimension, g.LayerNormEpsilon);
         }
     }

@@ -133,6 +133,55 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
+    /// <summary>
+    /// Fill-mask finishes the last block on its mask rows only (<see cref="XlmEncoder.KeepRows"/>): every step after
+    /// the last attention works row by row, so the kept rows must be bit for bit the same rows of a whole call, on
+    /// both forwards, whichever rows are kept (masks, the first or last row, rows of every sentence of a batch).
+    /// </summary>
+    [Fact]
+    public void KeptRowsAreThoseRowsOfTheWholeCallBitForBit()
+    {
+        var (config, _, generated, generic) = Encoders();
+        int d = config.Geometry.EmbeddingDimension;
+        foreach (var batch in Goldens.Load("tiny-enfr").Batches)
+        {
+            int[] ids = [.. batch.Items.SelectMany(i => i.InputIds)];
+            int[] lengths = [.. batch.Items.Select(i => i.InputIds.Length)];
+            int[] languages = [.. batch.Items.Select(i => i.LangId)];
+            int T = ids.Length;
+            int[] masks = [.. Enumerable.Range(0, T).Where(r => ids[r] == config.MaskId)];
+            Assert.NotEmpty(masks);
+            int[][] keeps =
+            [
+                masks, [0], [T - 1], [.. Enumerable.Range(0, T).Where(r => r % 3 == 1)],
+                [.. Enumerable.Range(0, T).Where(r => r != T / 2)],
+            ];
+            foreach (var (name, encoder) in new[] { ("generated", generated), ("generic", generic) })
+            {
+                var whole = encoder.Encode(ids, lengths, languages).ToArray();
+                foreach (var keep in keeps)
+                {
+                    var kept = encoder.Encode(ids, lengths, languages, keep).ToArray();
+                    float[] expected = [.. keep.SelectMany(r => whole.AsSpan(r * d, d).ToArray())];
+                    AssertBitIdentical(expected, kept, $"batch {batch.Id}, {name}, rows {string.Join(",", keep)}", "with the rows kept", "in the whole call");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(new[] { 2, 1 })]
+    [InlineData(new[] { 1, 1 })]
+    [InlineData(new[] { -1, 0 })]
+    [InlineData(new[] { 0, 7 })]
+    public void RowsToKeepMustBeStrictlyIncreasingIndicesOfTheCall(int[] keep)
+    {
+        var (_, _, generated, _) = Encoders();
+        int[] ids = [0, 20, 21, 22, 23, 24, 1];
+        var e = Assert.Throws<ArgumentException>(() => generated.Encode(ids, [ids.Length], [0], keep));
+        Assert.Contains("strictly increasing indices below 7", e.Message);
+    }
+
     [Fact]
     public void GeneratedForwardAllocatesNothingPerCall()
     {
@@ -169,13 +218,14 @@ public sealed class GeneratedForwardTests(ITestOutputHelper output) : IDisposabl
         return logits;
     }
 
-    private static void AssertBitIdentical(float[] expected, float[] actual, string what)
+    private static void AssertBitIdentical(float[] expected, float[] actual, string what,
+        string actualSource = "on the generated path", string expectedSource = "on the generic one")
     {
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
         {
             if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
-                Assert.Fail($"{what}: element {i} is {actual[i]:R} on the generated path, {expected[i]:R} on the generic one");
+                Assert.Fail($"{what}: element {i} is {actual[i]:R} {actualSource}, {expected[i]:R} {expectedSource}");
         }
     }
 

@@ -84,28 +84,36 @@ internal static class Attention
         {
             int offset = head * headDim;
             for (int i = 0; i < T; i++)
-            {
-                var qi = q.Slice(i * width + offset, headDim);
-                for (int j = 0; j < T; j++)
-                {
-                    var kj = k.Slice(j * width + offset, headDim);
-                    float dot = 0;
-                    for (int c = 0; c < headDim; c++)
-                        dot += qi[c] * kj[c];
-                    scores[j] = dot * scale;
-                }
-                Softmax.InPlaceScalar(scores);
-                var oi = output.Slice(i * width + offset, headDim);
-                oi.Clear();
-                for (int j = 0; j < T; j++)
-                {
-                    var vj = v.Slice(j * width + offset, headDim);
-                    for (int c = 0; c < headDim; c++)
-                        oi[c] += scores[j] * vj[c];
-                }
-            }
+                AttendRowScalar(q.Slice(i * width + offset, headDim), k, v, offset, width, scale, scores, output.Slice(i * width + offset, headDim));
         }
         ArrayPool<float>.Shared.Return(rented);
+    }
+
+    /// <summary>
+    /// One query row <paramref name="qi"/> of one head (at column <paramref name="offset"/> of rows of
+    /// <paramref name="width"/>) against the first scores.Length rows of keys and values, into
+    /// <paramref name="oi"/>: the step both scalar twins (this and <see cref="CausalAttention"/>'s) repeat.
+    /// </summary>
+    internal static void AttendRowScalar(ReadOnlySpan<float> qi, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
+        int offset, int width, float scale, Span<float> scores, Span<float> oi)
+    {
+        int headDim = qi.Length;
+        for (int j = 0; j < scores.Length; j++)
+        {
+            var kj = keys.Slice(j * width + offset, headDim);
+            float dot = 0;
+            for (int c = 0; c < headDim; c++)
+                dot += qi[c] * kj[c];
+            scores[j] = dot * scale;
+        }
+        Softmax.InPlaceScalar(scores);
+        oi.Clear();
+        for (int j = 0; j < scores.Length; j++)
+        {
+            var vj = values.Slice(j * width + offset, headDim);
+            for (int c = 0; c < headDim; c++)
+                oi[c] += scores[j] * vj[c];
+        }
     }
 
     private static void Validate(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T, int heads, int headDim, Span<float> output)

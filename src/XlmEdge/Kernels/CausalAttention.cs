@@ -71,29 +71,10 @@ internal static class CausalAttention
         for (int head = 0; head < heads; head++)
         {
             int offset = head * headDim;
+            // query i of the new rows sees the cache and the new rows up to itself: start + i + 1 keys
             for (int i = 0; i < n; i++)
-            {
-                int visible = start + i + 1;
-                var qi = q.Slice(i * width + offset, headDim);
-                for (int j = 0; j < visible; j++)
-                {
-                    var kj = keys.Slice(j * width + offset, headDim);
-                    float dot = 0;
-                    for (int c = 0; c < headDim; c++)
-                        dot += qi[c] * kj[c];
-                    scores[j] = dot * scale;
-                }
-                var p = scores.AsSpan(0, visible);
-                Softmax.InPlaceScalar(p);
-                var oi = output.Slice(i * width + offset, headDim);
-                oi.Clear();
-                for (int j = 0; j < visible; j++)
-                {
-                    var vj = values.Slice(j * width + offset, headDim);
-                    for (int c = 0; c < headDim; c++)
-                        oi[c] += p[j] * vj[c];
-                }
-            }
+                Attention.AttendRowScalar(q.Slice(i * width + offset, headDim), keys, values, offset, width, scale,
+                    scores.AsSpan(0, start + i + 1), output.Slice(i * width + offset, headDim));
         }
         ArrayPool<float>.Shared.Return(scores);
     }

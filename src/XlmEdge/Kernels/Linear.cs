@@ -82,8 +82,9 @@ internal static partial class Linear
     internal static void Forward(SimdPath path, WorkerPool pool, ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<float> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None) =>
         Dispatch(path, pool, x, T, K, w, N, bias, y, activation);
 
-    /// <summary>The scalar twin for fp16 weights: one dot product per output, in K order.</summary>
-    internal static void ForwardScalar(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<Half> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
+    /// <summary>The scalar twin, for fp16 or fp32 weights: one dot product per output, in K order.</summary>
+    internal static void ForwardScalar<TW>(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<TW> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
+        where TW : unmanaged
     {
         Validate(x, T, K, w.Length, N, bias, y);
         for (int t = 0; t < T; t++)
@@ -91,21 +92,7 @@ internal static partial class Linear
             {
                 float sum = 0;
                 for (int k = 0; k < K; k++)
-                    sum += x[t * K + k] * (float)w[n * K + k];
-                y[t * N + n] = Finish(sum, bias, n, activation);
-            }
-    }
-
-    /// <summary>The scalar twin for fp32 weights.</summary>
-    internal static void ForwardScalar(ReadOnlySpan<float> x, int T, int K, ReadOnlySpan<float> w, int N, ReadOnlySpan<float> bias, Span<float> y, Activation activation = Activation.None)
-    {
-        Validate(x, T, K, w.Length, N, bias, y);
-        for (int t = 0; t < T; t++)
-            for (int n = 0; n < N; n++)
-            {
-                float sum = 0;
-                for (int k = 0; k < K; k++)
-                    sum += x[t * K + k] * w[n * K + k];
+                    sum += x[t * K + k] * Widen(w[n * K + k]);
                 y[t * N + n] = Finish(sum, bias, n, activation);
             }
     }
@@ -143,12 +130,7 @@ internal static partial class Linear
             case SimdPath.Vector512: Run<Simd512, Vector512<float>, TW>(pool, x, T, K, w, N, bias, y, activation); break;
             case SimdPath.Vector256: Run<Simd256, Vector256<float>, TW>(pool, x, T, K, w, N, bias, y, activation); break;
             case SimdPath.Vector128: Run<Simd128, Vector128<float>, TW>(pool, x, T, K, w, N, bias, y, activation); break;
-            default:
-                if (typeof(TW) == typeof(Half))
-                    ForwardScalar(x, T, K, MemoryMarshal.Cast<TW, Half>(w), N, bias, y, activation);
-                else
-                    ForwardScalar(x, T, K, MemoryMarshal.Cast<TW, float>(w), N, bias, y, activation);
-                break;
+            default: ForwardScalar(x, T, K, w, N, bias, y, activation); break;
         }
     }
 

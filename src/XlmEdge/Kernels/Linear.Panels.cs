@@ -314,14 +314,41 @@ internal static partial class Linear
             ref float y = ref Unsafe.Add(ref MemoryMarshal.GetReference(Y), (nint)t * N + n0);
             ref float b = ref Unsafe.Add(ref MemoryMarshal.GetReference(Bias), n0);
             bool hasBias = !Bias.IsEmpty, gelu = Activation == Activation.Gelu;
+            if (gelu)
+            {
+                BiasGeluRow(ref row, ref b, hasBias, ref y);
+                return;
+            }
             for (int i = 0; i < PanelLayout.Rows; i += TS.Count)
             {
                 var v = TS.Load(in Unsafe.Add(ref row, i));
                 if (hasBias)
                     v = TS.Add(v, TS.Load(in Unsafe.Add(ref b, i)));
-                if (gelu)
-                    v = Activations.Gelu<TS, TVec>(v);
                 TS.Store(v, ref Unsafe.Add(ref y, i));
+            }
+        }
+
+        /// <summary>y[0 .. 32) = GELU(tile row + bias), two vectors at a time.</summary>
+        /// <remarks>
+        /// A method of its own so that GELU is inlined in it: called per vector from the job's large body, RyuJIT
+        /// left GELU a call (2.2 % of the T = 512 encoder's samples), one dependency chain at a time. Encoder,
+        /// interleaved A/B in one process, 2 threads, AMD EPYC Zen 5: 1.01-1.03x at T = 16, 1.02x at 64,
+        /// 1.01-1.02x at 128 and 512; 1.005-1.01x with 256 bits (bit-identical results).
+        /// </remarks>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void BiasGeluRow(ref float row, ref float b, bool hasBias, ref float y)
+        {
+            for (int i = 0; i < PanelLayout.Rows; i += 2 * TS.Count)
+            {
+                var v0 = TS.Load(in Unsafe.Add(ref row, i));
+                var v1 = TS.Load(in Unsafe.Add(ref row, i + TS.Count));
+                if (hasBias)
+                {
+                    v0 = TS.Add(v0, TS.Load(in Unsafe.Add(ref b, i)));
+                    v1 = TS.Add(v1, TS.Load(in Unsafe.Add(ref b, i + TS.Count)));
+                }
+                TS.Store(Activations.Gelu<TS, TVec>(v0), ref Unsafe.Add(ref y, i));
+                TS.Store(Activations.Gelu<TS, TVec>(v1), ref Unsafe.Add(ref y, i + TS.Count));
             }
         }
 

@@ -16,7 +16,7 @@ namespace XlmEdge.Benchmarks;
 ///                  --gguf, --onnx, --onnx-int8 [--threads N --iterations S --out DIR]): q8.md
 ///   int8-kernels   the q8 Linear at the enfr-1024 shapes on every int8 path, interleaved (--threads N, --tokens 8,16,128,512)
 ///   kernels        Linear throughput at the enfr-1024 shapes, fp16 and fp32 weights (--threads N, --tokens 8,16,128)
-///   forward-ab     child: generated against generic forward, interleaved in one process (--model, --tokens, --out)
+///   forward-ab     child: generated against generic forward, interleaved in one process (--model, --tokens, --out, --generic-first)
 ///   serve          child: the library in process, fill-mask on each stdin line (the artefact timings)
 ///   machine        the CPU, the SIMD path XlmEdge runs, the FMA peak per width and the read bandwidth (--threads N)
 ///   generation     greedy generation on a causal model against ONNX Runtime without a cache, and the memory floor
@@ -47,7 +47,7 @@ internal static class Program
                 "serve" => RunServe(options),
                 "forward-ab" => ForwardComparison.Run(options.Require("model"), options.Int("threads", Environment.ProcessorCount),
                     (options.Get("tokens") ?? "8,16,128").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
-                    options.Double("iterations", 1.0), options.Require("out"), Console.Error),
+                    options.Double("iterations", 1.0), options.Flag("generic-first"), options.Require("out"), Console.Error),
                 _ => throw new UsageException($"unknown mode '{options.Mode}' (run, engine, ort-cold, tokenizer, kernels, machine, generation, accuracy, q8, int8-kernels, or --smoke)"),
             };
         }

@@ -57,10 +57,9 @@ internal static class GenerationBench
             GC.KeepAlive(result);
         }
 
-        // Per new token each engine reads every block matrix and the tied output matrix once:
-        // 12 d^2 per layer (q, k, v, out: 4 d^2; the FFN: 8 d^2) and V d, at the file's weight type.
+        // Per new token each engine reads every block matrix and the tied output matrix (V d) once, at the file's weight type.
         long d = geometry.EmbeddingDimension;
-        long weightsPerToken = 12 * d * d * geometry.Layers + geometry.VocabularySize * d;
+        long weightsPerToken = new ModelGeometry(geometry).EncoderLinearParameters + geometry.VocabularySize * d;
         int bytesPerWeight = model.WeightType == "f16" ? 2 : 4;
         double bandwidth = MachineProbe.ReadBandwidthGBps(threads);
         double floorMs = weightsPerToken * bytesPerWeight / (bandwidth * 1e9) * 1e3;

@@ -1,24 +1,25 @@
-using System.Text.Json;
+using XlmEdge.Model;
+using XlmEdge.WeightsTool.Checkpoints;
 
 namespace XlmEdge.Benchmarks;
 
-/// <summary>The sizes the benchmark needs from a checkpoint's config.json (HF XLMConfig names).</summary>
-internal sealed record ModelGeometry(int VocabSize, int EmbeddingSize, int Layers, int Heads)
+/// <summary>
+/// The model a benchmark measures: its geometry, read from the checkpoint's config.json by the weights tool's own
+/// reader (<see cref="HfConfig"/>), and the sizes the floor needs, summed from the tensor schema
+/// (<see cref="XlmTensors"/>), so that the benchmark states no shape of its own.
+/// </summary>
+internal sealed record ModelGeometry(XlmGeometry Geometry)
 {
-    /// <summary>Weights of the linear layers of all blocks: q, k, v, out (d x d) and the FFN (2 x 4d x d).</summary>
-    public long EncoderLinearParameters => (long)Layers * 12 * EmbeddingSize * EmbeddingSize;
+    public int VocabSize => Geometry.VocabularySize;
+    public int EmbeddingSize => Geometry.EmbeddingDimension;
+    public int Layers => Geometry.Layers;
+    public int Heads => Geometry.Heads;
 
-    public static ModelGeometry FromCheckpoint(string checkpointDir)
-    {
-        var path = Path.Combine(checkpointDir, "config.json");
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        var root = doc.RootElement;
-        return new ModelGeometry(
-            root.GetProperty("vocab_size").GetInt32(),
-            root.GetProperty("emb_dim").GetInt32(),
-            root.GetProperty("n_layers").GetInt32(),
-            root.GetProperty("n_heads").GetInt32());
-    }
+    /// <summary>Weights of the blocks' Linears (q, k, v, out and the FFN's two, every block), from the schema.</summary>
+    public long EncoderLinearParameters => XlmTensors.In(Geometry).Where(t => t.Spec.Role == TensorRole.Linear)
+        .Sum(t => t.Shape.Aggregate(1L, (size, dim) => size * dim));
+
+    public static ModelGeometry FromCheckpoint(string checkpointDir) => new(HfConfig.Load(checkpointDir, _ => { }).Geometry);
 
     /// <summary>
     /// Floating-point operations of one call: the block GEMMs (2 per weight per token), attention

@@ -67,7 +67,8 @@ internal readonly unsafe struct WeightMatrix(void* data, int rows, int columns, 
         switch (Type)
         {
             case WeightType.F16:
-                HalfConversion.ToSingle(Half.Slice(row * Columns, Columns), destination);
+                // The framework's vectorized conversion, exact (tests check every bit pattern); the width is its own choice.
+                System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(Half.Slice(row * Columns, Columns), destination);
                 break;
             case WeightType.Q8:
                 destination = destination[..Columns];

@@ -4,8 +4,8 @@ using System.Text.Json;
 namespace XlmEdge.Benchmarks;
 
 /// <summary>
-/// The encoder at one T on one model file, on the preset's generated forward and on the generic loop, in a process
-/// that loaded the model for <paramref name="GenericLoadedFirst"/>'s forward first.
+/// The encoder at one T on one model file, on the preset's generated forward and on the generic loop, timed in one
+/// process; <paramref name="GenericLoadedFirst"/>: that process loaded the generic forward's model before the generated one's.
 /// </summary>
 internal sealed record ForwardTiming(string Model, string Forward, int Tokens, bool GenericLoadedFirst, double[] GeneratedMs, double[] GenericMs)
 {
